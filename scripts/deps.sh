@@ -1,0 +1,17 @@
+#!/bin/sh
+# Installs the Debian 12 packages that backprop needs to build, test and run its main job,
+# skipping the ones already present. Runs apt-get as root, through sudo when needed.
+set -e
+PKGS="build-essential cmake pkg-config libopenblas-dev libomp-dev zlib1g-dev nlohmann-json3-dev libcli11-dev \
+libcairo2-dev libgtest-dev dataset-fashion-mnist"
+missing=""
+for p in $PKGS; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+echo "backprop: installing$missing"
+SUDO=""
+[ "$(id -u)" -ne 0 ] && SUDO="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
