@@ -123,3 +123,19 @@ bool Tensor::all_finite() const {
 }
 
 }  // namespace bp
+
+namespace bp {
+Tensor gather_rows(const Tensor& t, const int64_t* idx, int64_t count) {
+  if (t.ndim() == 0) throw ShapeError("gather_rows needs at least one dimension");
+  Shape s = t.shape();
+  const int64_t n = s[0];
+  const int64_t row = n ? t.numel() / n : 0;
+  s[0] = count;
+  Tensor out = Tensor::empty(s);
+  for (int64_t i = 0; i < count; ++i) {
+    if (idx[i] < 0 || idx[i] >= n) throw ShapeError("gather_rows: row " + std::to_string(idx[i]) + " out of range");
+    std::memcpy(out.data() + i * row, t.data() + idx[i] * row, sizeof(float) * row);
+  }
+  return out;
+}
+}  // namespace bp

@@ -64,6 +64,8 @@ class Tensor {
   // Copies the values of `src` (same number of elements) into this tensor's storage.
   void copy_from(const Tensor& src);
   bool same_storage(const Tensor& o) const { return data_ == o.data_; }
+  // The allocation this tensor's data lives in (shared by views and reshapes).
+  const std::shared_ptr<float[]>& owner() const { return owner_; }
   // True if every element is finite.
   bool all_finite() const;
 
@@ -77,4 +79,9 @@ class Tensor {
 // 64-byte aligned float allocation, freed when the last owner goes.
 std::shared_ptr<float[]> alloc_floats(int64_t n);
 
+}  // namespace bp
+
+namespace bp {
+// Rows idx[0..count) of t (first dimension) copied into a new tensor of shape (count, ...).
+Tensor gather_rows(const Tensor& t, const int64_t* idx, int64_t count);
 }  // namespace bp

@@ -1,0 +1,246 @@
+#include "backprop/train/fit.hpp"
+
+#include <chrono>
+#include <cmath>
+#include <numeric>
+#include <stdexcept>
+
+#include "backprop/ops/ops.hpp"
+
+namespace bp::train {
+
+Targets Targets::gather(const int64_t* idx, int64_t count) const {
+  Targets t;
+  if (values.defined()) {
+    t.values = gather_rows(values, idx, count);
+  } else {
+    t.classes.resize(static_cast<size_t>(count));
+    for (int64_t i = 0; i < count; ++i) t.classes[i] = classes.at(static_cast<size_t>(idx[i]));
+  }
+  return t;
+}
+
+Loss loss_from_string(const std::string& s) {
+  if (s == "auto") return Loss::Auto;
+  if (s == "mse") return Loss::MSE;
+  if (s == "sse") return Loss::SSE;
+  if (s == "bce") return Loss::BCE;
+  if (s == "cross_entropy" || s == "ce") return Loss::CrossEntropy;
+  throw std::invalid_argument("unknown loss '" + s + "' (choose auto, mse, sse, bce, cross_entropy)");
+}
+
+std::string to_string(Loss l) {
+  switch (l) {
+    case Loss::Auto: return "auto";
+    case Loss::MSE: return "mse";
+    case Loss::SSE: return "sse";
+    case Loss::BCE: return "bce";
+    case Loss::CrossEntropy: return "cross_entropy";
+  }
+  return "?";
+}
+
+namespace {
+Loss resolve(Task task, Loss loss) {
+  if (loss == Loss::Auto) {
+    switch (task) {
+      case Task::Regression: return Loss::MSE;
+      case Task::Binary: return Loss::BCE;
+      case Task::Multiclass: return Loss::CrossEntropy;
+    }
+  }
+  return loss;
+}
+
+Tensor class_column(const std::vector<int32_t>& c) {
+  Tensor t({static_cast<int64_t>(c.size()), 1});
+  for (size_t i = 0; i < c.size(); ++i) t[static_cast<int64_t>(i)] = static_cast<float>(c[i]);
+  return t;
+}
+
+Tensor one_hot(const std::vector<int32_t>& c, int64_t k) {
+  Tensor t({static_cast<int64_t>(c.size()), k});
+  for (size_t i = 0; i < c.size(); ++i) {
+    if (c[i] < 0 || c[i] >= k) throw ShapeError("class " + std::to_string(c[i]) + " outside [0, " + std::to_string(k) + ")");
+    t[static_cast<int64_t>(i) * k + c[i]] = 1.f;
+  }
+  return t;
+}
+
+std::vector<int64_t> iota(int64_t n) {
+  std::vector<int64_t> v(static_cast<size_t>(n));
+  std::iota(v.begin(), v.end(), 0);
+  return v;
+}
+
+// Correct predictions among `out` (raw outputs) for class targets.
+int64_t correct(Task task, const Tensor& out, const std::vector<int32_t>& y) {
+  int64_t ok = 0;
+  const int64_t n = out.dim(0), k = out.numel() / std::max<int64_t>(n, 1);
+  for (int64_t i = 0; i < n; ++i) {
+    int32_t pred;
+    if (task == Task::Binary) {
+      pred = out[i] >= 0.f ? 1 : 0;  // logit >= 0  ⇔  p >= 0.5
+    } else {
+      const float* r = out.data() + i * k;
+      pred = static_cast<int32_t>(std::max_element(r, r + k) - r);
+    }
+    ok += pred == y[i];
+  }
+  return ok;
+}
+}  // namespace
+
+Var task_loss(Task task, Loss loss, const Var& out, const Targets& y) {
+  const Loss l = resolve(task, loss);
+  if (task == Task::Regression) {
+    if (!y.values.defined()) throw std::invalid_argument("regression needs numeric targets");
+    Var t(y.values);
+    if (l == Loss::MSE) return ops::mse_loss(out, t);
+    if (l == Loss::SSE) return ops::sse_loss(out, t);
+    throw std::invalid_argument("loss " + to_string(l) + " does not fit a regression task (use mse or sse)");
+  }
+  if (task == Task::Binary) {
+    if (l == Loss::BCE) return ops::bce_with_logits(out, Var(class_column(y.classes)));
+    // Squared error on the sigmoid output, as in the lecture's first backprop example.
+    if (l == Loss::MSE) return ops::mse_loss(ops::sigmoid(out), Var(class_column(y.classes)));
+    if (l == Loss::SSE) return ops::sse_loss(ops::sigmoid(out), Var(class_column(y.classes)));
+    throw std::invalid_argument("loss " + to_string(l) + " does not fit a binary task (use bce, mse or sse)");
+  }
+  if (l == Loss::CrossEntropy) return ops::softmax_cross_entropy(out, y.classes);
+  if (l == Loss::MSE) return ops::mse_loss(ops::softmax(out), Var(one_hot(y.classes, out.shape()[1])));
+  if (l == Loss::SSE) return ops::sse_loss(ops::softmax(out), Var(one_hot(y.classes, out.shape()[1])));
+  throw std::invalid_argument("loss " + to_string(l) + " does not fit a multi-class task (use cross_entropy, mse or sse)");
+}
+
+Tensor predict(nn::Module& model, Task task, const Tensor& x, int64_t batch_size) {
+  autograd::NoGradGuard ng;
+  const bool was_training = model.training();
+  model.set_training(false);
+  const int64_t n = x.dim(0);
+  Tensor result;
+  int64_t width = 0;
+  for (int64_t s = 0; s < n || (n == 0 && s == 0); s += batch_size) {
+    if (n == 0) break;
+    const int64_t b = std::min(batch_size, n - s);
+    std::vector<int64_t> idx(static_cast<size_t>(b));
+    std::iota(idx.begin(), idx.end(), s);
+    Var out = model.forward(Var(b == n ? x : gather_rows(x, idx.data(), b)));
+    if (task == Task::Binary) out = ops::sigmoid(out);
+    if (task == Task::Multiclass) out = ops::softmax(out);
+    if (!result.defined()) {
+      width = out.numel() / b;
+      result = Tensor::empty({n, width});
+    }
+    std::copy(out.value().data(), out.value().data() + out.numel(), result.data() + s * width);
+  }
+  model.set_training(was_training);
+  if (!result.defined()) result = Tensor({0, 1});
+  return result;
+}
+
+Scores score(nn::Module& model, Task task, Loss loss, const Tensor& x, const Targets& y, int64_t batch_size) {
+  autograd::NoGradGuard ng;
+  const bool was_training = model.training();
+  model.set_training(false);
+  const int64_t n = x.dim(0);
+  if (n == 0) throw std::invalid_argument("cannot score an empty data set");
+  double total = 0;
+  int64_t ok = 0;
+  for (int64_t s = 0; s < n; s += batch_size) {
+    const int64_t b = std::min(batch_size, n - s);
+    std::vector<int64_t> idx = iota(b);
+    for (auto& i : idx) i += s;
+    Var out = model.forward(Var(b == n ? x : gather_rows(x, idx.data(), b)));
+    Targets yb = b == n ? y : y.gather(idx.data(), b);
+    total += static_cast<double>(task_loss(task, loss, out, yb).item()) * static_cast<double>(b);
+    if (task != Task::Regression) ok += correct(task, out.value(), yb.classes);
+  }
+  model.set_training(was_training);
+  Scores sc;
+  sc.loss = total / static_cast<double>(n);
+  if (task != Task::Regression) sc.accuracy = static_cast<double>(ok) / static_cast<double>(n);
+  return sc;
+}
+
+FitResult fit(nn::Module& model, Task task, const Tensor& x, const Targets& y, optim::Optimizer& opt,
+              const FitOptions& o, const Tensor* val_x, const Targets* val_y) {
+  const int64_t n = x.dim(0);
+  if (n == 0) throw std::invalid_argument("no training examples");
+  if (y.size() != n) throw ShapeError(std::to_string(y.size()) + " targets for " + std::to_string(n) + " examples");
+  if (o.epochs <= 0) throw std::invalid_argument("epochs must be positive");
+  if (o.batch_size < 0) throw std::invalid_argument("batch size must be >= 0 (0 = full batch)");
+  const bool has_val = val_x && val_y && val_x->dim(0) > 0;
+  const int64_t bs = o.batch_size == 0 ? n : std::min(o.batch_size, n);
+  auto schedule = optim::make_schedule(o.schedule, o.epochs);
+  const float base_lr = opt.lr();
+  Rng rng(o.seed);
+  std::vector<int64_t> order = iota(n);
+  std::vector<Var> params = model.parameters();
+
+  FitResult r;
+  double best = std::numeric_limits<double>::infinity();
+  std::vector<Tensor> best_weights;
+  int since_best = 0;
+  model.set_training(true);
+  for (int e = 0; e < o.epochs; ++e) {
+    const auto t0 = std::chrono::steady_clock::now();
+    opt.set_lr(schedule->lr(base_lr, e));
+    if (bs < n)
+      for (int64_t i = n - 1; i > 0; --i) std::swap(order[i], order[rng.below(static_cast<uint64_t>(i + 1))]);
+    double total = 0;
+    int64_t ok = 0;
+    for (int64_t s = 0; s < n; s += bs) {
+      const int64_t b = std::min(bs, n - s);
+      Var xb(b == n ? x : gather_rows(x, order.data() + s, b));
+      Targets yb = b == n ? y : y.gather(order.data() + s, b);
+      opt.zero_grad();
+      Var out = model.forward(xb);
+      Var loss = task_loss(task, o.loss, out, yb);
+      const double lv = loss.item();
+      if (!std::isfinite(lv))
+        throw std::invalid_argument("training diverged: loss is " + std::to_string(lv) + " in epoch " +
+                                    std::to_string(e + 1) + " (try a smaller learning rate)");
+      loss.backward();
+      opt.step();
+      total += lv * static_cast<double>(b);
+      if (task != Task::Regression) ok += correct(task, out.value(), yb.classes);
+      if (o.on_batch) o.on_batch(s + b, n, total / static_cast<double>(s + b));
+    }
+    const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    EpochStats st;
+    st.epoch = e + 1;
+    st.lr = opt.lr();
+    st.train.loss = total / static_cast<double>(n);
+    if (task != Task::Regression) st.train.accuracy = static_cast<double>(ok) / static_cast<double>(n);
+    st.seconds = secs;
+    st.samples_per_second = secs > 0 ? static_cast<double>(n) / secs : 0;
+    if (has_val) {
+      st.validation = score(model, task, o.loss, *val_x, *val_y);
+      if (st.validation.loss < best) {
+        best = st.validation.loss;
+        r.best_epoch = e + 1;
+        since_best = 0;
+        if (o.patience > 0) {
+          best_weights.clear();
+          for (auto& p : params) best_weights.push_back(p.value().clone());
+        }
+      } else {
+        ++since_best;
+      }
+    }
+    r.history.push_back(st);
+    bool go_on = !o.on_epoch || o.on_epoch(st);
+    if (has_val && o.patience > 0 && since_best >= o.patience) {
+      r.stopped_early = true;
+      go_on = false;
+    }
+    if (!go_on) break;
+  }
+  if (!best_weights.empty() && r.best_epoch != static_cast<int>(r.history.size()))
+    for (size_t i = 0; i < params.size(); ++i) params[i].value().copy_from(best_weights[i]);
+  model.set_training(false);
+  return r;
+}
+
+}  // namespace bp::train
