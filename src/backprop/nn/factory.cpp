@@ -1,6 +1,7 @@
 // Rebuilding modules from their config(): the one place that knows every layer type.
 #include <stdexcept>
 
+#include "backprop/nn/conv.hpp"
 #include "backprop/nn/module.hpp"
 
 namespace bp::nn {
@@ -32,6 +33,29 @@ std::unique_ptr<Module> module_from_config(const nlohmann::json& cfg, Rng& rng) 
     if (!layers.is_array()) throw std::invalid_argument("sequential config: 'layers' must be an array");
     for (const auto& l : layers) seq->add(module_from_config(l, rng));
     return seq;
+  }
+  // ---- convolutional layers (nn/conv.hpp)
+  if (type == "conv2d") {
+    Conv2dOptions o{.kernel = get<int64_t>(cfg, "kernel"), .stride = get<int64_t>(cfg, "stride"),
+                    .padding = get<int64_t>(cfg, "padding"), .dilation = get<int64_t>(cfg, "dilation"),
+                    .groups = get<int64_t>(cfg, "groups"), .bias = get<bool>(cfg, "bias")};
+    return std::make_unique<Conv2d>(get<int64_t>(cfg, "in"), get<int64_t>(cfg, "out"), o, rng);
+  }
+  if (type == "max_pool2d")
+    return std::make_unique<MaxPool2d>(get<int64_t>(cfg, "kernel"), get<int64_t>(cfg, "stride"), get<int64_t>(cfg, "padding"));
+  if (type == "avg_pool2d")
+    return std::make_unique<AvgPool2d>(get<int64_t>(cfg, "kernel"), get<int64_t>(cfg, "stride"), get<int64_t>(cfg, "padding"));
+  if (type == "global_avg_pool2d") return std::make_unique<GlobalAvgPool2d>();
+  if (type == "dropout") return std::make_unique<Dropout>(get<float>(cfg, "p"), get<uint64_t>(cfg, "seed"));
+  if (type == "batch_norm1d" || type == "batch_norm2d")
+    return std::make_unique<BatchNorm>(get<int64_t>(cfg, "channels"), type == "batch_norm1d" ? 1 : 2,
+                                       get<float>(cfg, "momentum"), get<float>(cfg, "eps"), get<bool>(cfg, "affine"));
+  if (type == "reshape") return std::make_unique<Reshape>(get<Shape>(cfg, "shape"));
+  if (type == "residual") {
+    const auto proj = get<nlohmann::json>(cfg, "projection");
+    return std::make_unique<Residual>(module_from_config(get<nlohmann::json>(cfg, "block"), rng),
+                                      proj.is_null() ? nullptr : module_from_config(proj, rng),
+                                      act_from_string(get<std::string>(cfg, "post")));
   }
   throw std::invalid_argument("unknown layer type '" + type + "'");
 }

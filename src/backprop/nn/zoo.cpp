@@ -1,10 +1,12 @@
 #include "backprop/nn/zoo.hpp"
 
+#include "backprop/nn/cnn.hpp"
+
 #include <stdexcept>
 
 namespace bp::nn {
 
-std::vector<std::string> model_names() { return {"mlp", "logistic"}; }
+std::vector<std::string> model_names() { return {"mlp", "logistic", "lenet5", "resnet"}; }
 
 std::unique_ptr<Module> make_model(const ModelSpec& s) {
   const int64_t features = shape_numel(s.input_shape);
@@ -19,6 +21,13 @@ std::unique_ptr<Module> make_model(const ModelSpec& s) {
     return with_flatten(make_mlp({features, s.hidden, s.activations, s.outputs, s.task, s.seed}));
   if (s.name == "logistic") {  // one neuron per output: no hidden layer
     return with_flatten(make_mlp({features, {}, {}, s.outputs, s.task, s.seed}));
+  }
+  // Convolutional networks (nn/cnn.hpp): input (C, H, W), or square rows of H·W pixels.
+  if (s.name == "lenet5" || s.name == "resnet") {
+    if (s.task != Task::Multiclass || s.outputs < 2)
+      throw std::invalid_argument("model '" + s.name + "' is a multi-class classifier (needs 2 or more classes)");
+    if (s.name == "lenet5") return make_lenet5({.input = s.input_shape, .classes = s.outputs, .seed = s.seed});
+    return make_resnet({.input = s.input_shape, .classes = s.outputs, .seed = s.seed});
   }
   std::string names;
   for (auto& n : model_names()) names += (names.empty() ? "" : ", ") + n;

@@ -1,0 +1,334 @@
+// 2-D convolution, NCHW. Forward and backward side by side, twice: the fast block
+// (im2col + backend::gemm, the batch split over threads) and the direct loops it is tested against.
+//
+// Fast forward, per sample n and group g (K = C/G·KH·KW rows of patch values, P = OH·OW):
+//   cols (K, P) = im2col(x[n, group g])           every output pixel's receptive field as a column
+//   y[n, group g] (O/G, P) = W_g (O/G, K) · cols  one GEMM, written straight into NCHW
+// Backward, per sample, from dy[n, group g] (O/G, P):
+//   dW_g (O/G, K) += dy · colsᵀ       (cols recomputed: cheaper than keeping N of them)
+//   dcols (K, P)   = W_gᵀ · dy,  dx[n] += col2im(dcols)   (col2im adds overlapping windows)
+//   db (O)        += Σ_p dy
+// A 1×1 convolution with stride 1 and no padding needs no im2col: x[n] already is cols.
+//
+// Threads: samples are split across the backend's threads, each thread running its GEMMs
+// serially (BLAS is set to one thread for the duration: a multi-threaded BLAS called from
+// inside an OpenMP region would oversubscribe the cores). Each thread accumulates dW and db
+// into its own buffer; the buffers are summed at the end (thread 0 writes into the gradient).
+#include <omp.h>
+
+#include <algorithm>
+#include <cstring>
+#include <vector>
+
+#include "backprop/backend/backend.hpp"
+#include "backprop/ops/conv_ops.hpp"
+
+namespace bp::ops {
+
+using autograd::grad_buffer;
+using autograd::make_result;
+
+int64_t conv_out_size(int64_t in, int64_t kernel, int64_t stride, int64_t pad, int64_t dilation) {
+  if (kernel <= 0 || stride <= 0 || dilation <= 0 || pad < 0)
+    throw ShapeError("convolution: kernel, stride and dilation must be positive and padding non-negative");
+  const int64_t span = dilation * (kernel - 1) + 1;
+  if (in + 2 * pad < span)
+    throw ShapeError("convolution: a window of " + std::to_string(span) + " does not fit an input of " +
+                     std::to_string(in) + " padded by " + std::to_string(pad));
+  return (in + 2 * pad - span) / stride + 1;
+}
+
+namespace {
+
+struct Geo {
+  int64_t N, C, H, W;       // input
+  int64_t O, KH, KW;        // weight (O, C/G, KH, KW)
+  int64_t OH, OW;           // output
+  int64_t G, Cg, Og;        // groups, in / out channels per group
+  int64_t K, P;             // rows of cols (Cg·KH·KW), output pixels (OH·OW)
+  int64_t sh, sw, ph, pw, dh, dw;
+  bool pointwise;           // 1×1, stride 1, no padding: cols = x
+};
+
+Geo geometry(const Var& x, const Var& w, const Var& b, const Conv2dParams& p, const char* op) {
+  const Tensor& xv = x.value();
+  const Tensor& wv = w.value();
+  if (xv.ndim() != 4)
+    throw ShapeError(std::string(op) + ": input must be (N, C, H, W), got " + shape_str(xv.shape()));
+  if (wv.ndim() != 4)
+    throw ShapeError(std::string(op) + ": weight must be (O, C/groups, KH, KW), got " + shape_str(wv.shape()));
+  Geo g;
+  g.N = xv.dim(0), g.C = xv.dim(1), g.H = xv.dim(2), g.W = xv.dim(3);
+  g.O = wv.dim(0), g.KH = wv.dim(2), g.KW = wv.dim(3);
+  g.G = p.groups;
+  if (g.G <= 0 || g.C % g.G || g.O % g.G)
+    throw ShapeError(std::string(op) + ": " + std::to_string(p.groups) + " groups do not divide " +
+                     std::to_string(g.C) + " input and " + std::to_string(g.O) + " output channels");
+  g.Cg = g.C / g.G, g.Og = g.O / g.G;
+  if (wv.dim(1) != g.Cg)
+    throw ShapeError(std::string(op) + ": weight " + shape_str(wv.shape()) + " expects " +
+                     std::to_string(wv.dim(1) * g.G) + " input channels, input " + shape_str(xv.shape()) + " has " +
+                     std::to_string(g.C));
+  if (b.defined() && b.value().numel() != g.O)
+    throw ShapeError(std::string(op) + ": bias " + shape_str(b.shape()) + " does not match " + std::to_string(g.O) +
+                     " output channels");
+  g.sh = p.stride_h, g.sw = p.stride_w, g.ph = p.pad_h, g.pw = p.pad_w, g.dh = p.dilation_h, g.dw = p.dilation_w;
+  g.OH = conv_out_size(g.H, g.KH, g.sh, g.ph, g.dh);
+  g.OW = conv_out_size(g.W, g.KW, g.sw, g.pw, g.dw);
+  g.K = g.Cg * g.KH * g.KW;
+  g.P = g.OH * g.OW;
+  g.pointwise = g.KH == 1 && g.KW == 1 && g.sh == 1 && g.sw == 1 && g.ph == 0 && g.pw == 0;
+  return g;
+}
+
+// Columns ox in [lo, hi) read inside the row for kernel column kx; the others read padding.
+inline void valid_cols(const Geo& g, int64_t kx, int64_t& lo, int64_t& hi) {
+  const int64_t off = kx * g.dw - g.pw;  // ix = ox·sw + off
+  lo = off >= 0 ? 0 : (-off + g.sw - 1) / g.sw;
+  hi = g.W - 1 - off < 0 ? 0 : (g.W - 1 - off) / g.sw + 1;
+  lo = std::min(lo, g.OW);
+  hi = std::clamp(hi, lo, g.OW);
+}
+
+// x: one sample's group, (Cg, H, W) -> cols (K, P).
+void im2col(const float* x, const Geo& g, float* cols) {
+  for (int64_t c = 0; c < g.Cg; ++c) {
+    const float* xc = x + c * g.H * g.W;
+    for (int64_t ky = 0; ky < g.KH; ++ky) {
+      for (int64_t kx = 0; kx < g.KW; ++kx) {
+        float* row = cols + ((c * g.KH + ky) * g.KW + kx) * g.P;
+        int64_t lo, hi;
+        valid_cols(g, kx, lo, hi);
+        const int64_t off = kx * g.dw - g.pw;
+        for (int64_t oy = 0; oy < g.OH; ++oy) {
+          float* r = row + oy * g.OW;
+          const int64_t iy = oy * g.sh - g.ph + ky * g.dh;
+          if (iy < 0 || iy >= g.H) {
+            std::memset(r, 0, sizeof(float) * g.OW);
+            continue;
+          }
+          const float* src = xc + iy * g.W;
+          for (int64_t ox = 0; ox < lo; ++ox) r[ox] = 0.f;
+          if (g.sw == 1) {
+            std::memcpy(r + lo, src + lo + off, sizeof(float) * (hi - lo));
+          } else {
+            for (int64_t ox = lo; ox < hi; ++ox) r[ox] = src[ox * g.sw + off];
+          }
+          for (int64_t ox = hi; ox < g.OW; ++ox) r[ox] = 0.f;
+        }
+      }
+    }
+  }
+}
+
+// The adjoint of im2col: dx (Cg, H, W) += col2im(dcols (K, P)).
+void col2im_add(const float* dcols, const Geo& g, float* dx) {
+  for (int64_t c = 0; c < g.Cg; ++c) {
+    float* dxc = dx + c * g.H * g.W;
+    for (int64_t ky = 0; ky < g.KH; ++ky) {
+      for (int64_t kx = 0; kx < g.KW; ++kx) {
+        const float* row = dcols + ((c * g.KH + ky) * g.KW + kx) * g.P;
+        int64_t lo, hi;
+        valid_cols(g, kx, lo, hi);
+        const int64_t off = kx * g.dw - g.pw;
+        for (int64_t oy = 0; oy < g.OH; ++oy) {
+          const int64_t iy = oy * g.sh - g.ph + ky * g.dh;
+          if (iy < 0 || iy >= g.H) continue;
+          const float* r = row + oy * g.OW;
+          float* dst = dxc + iy * g.W;
+          if (g.sw == 1) {
+            float* d = dst + off;
+            for (int64_t ox = lo; ox < hi; ++ox) d[ox] += r[ox];
+          } else {
+            for (int64_t ox = lo; ox < hi; ++ox) dst[ox * g.sw + off] += r[ox];
+          }
+        }
+      }
+    }
+  }
+}
+
+// Per-thread scratch that lives as long as the thread (OpenMP keeps its pool), so the
+// im2col buffers are allocated once, not per call.
+float* scratch(int slot, int64_t n) {
+  thread_local std::vector<float> buf[2];
+  auto& b = buf[slot];
+  if (static_cast<int64_t>(b.size()) < n) b.resize(static_cast<size_t>(n));
+  return b.data();
+}
+
+// Threads to split a batch of N over: the backend's count, at most one per sample.
+int batch_threads(int64_t N) {
+  return static_cast<int>(std::clamp<int64_t>(backend::num_threads(), 1, std::max<int64_t>(N, 1)));
+}
+
+// Runs body(first, last, thread) on contiguous slices of the batch. With several threads the
+// BLAS runs serially inside (restored after), see the file comment.
+template <class F>
+void for_batch(int64_t N, int nt, F&& body) {
+  if (nt <= 1) {
+    body(int64_t{0}, N, 0);
+    return;
+  }
+  const int prev = backend::num_threads();
+  backend::set_num_threads(1);
+#pragma omp parallel num_threads(nt)
+  {
+    const int t = omp_get_thread_num();
+    const int64_t n0 = N * t / nt, n1 = N * (t + 1) / nt;
+    body(n0, n1, t);
+  }
+  backend::set_num_threads(prev);
+}
+
+}  // namespace
+
+Var conv2d(const Var& x, const Var& w, const Var& b, const Conv2dParams& p) {
+  const Geo g = geometry(x, w, b, p, "conv2d");
+  const bool has_bias = b.defined();
+  Tensor out = Tensor::empty({g.N, g.O, g.OH, g.OW});
+  const float* xv = x.value().data();
+  const float* wv = w.value().data();
+  const float* bv = has_bias ? b.value().data() : nullptr;
+  float* yv = out.data();
+  for_batch(g.N, batch_threads(g.N), [&](int64_t n0, int64_t n1, int) {
+    float* cols = g.pointwise ? nullptr : scratch(0, g.K * g.P);
+    for (int64_t n = n0; n < n1; ++n) {
+      for (int64_t gi = 0; gi < g.G; ++gi) {
+        const float* src = xv + (n * g.C + gi * g.Cg) * g.H * g.W;  // (Cg, H, W)
+        const float* B = src;
+        if (!g.pointwise) {
+          im2col(src, g, cols);
+          B = cols;
+        }
+        float* y = yv + (n * g.O + gi * g.Og) * g.P;  // (Og, P)
+        float beta = 0.f;
+        if (bv) {  // start from the bias and let the GEMM add W·cols (beta = 1)
+          for (int64_t o = 0; o < g.Og; ++o) std::fill(y + o * g.P, y + (o + 1) * g.P, bv[gi * g.Og + o]);
+          beta = 1.f;
+        }
+        backend::gemm(false, false, g.Og, g.P, g.K, 1.f, wv + gi * g.Og * g.K, g.K, B, g.P, beta, y, g.P);
+      }
+    }
+  });
+  std::vector<Var> inputs{x, w};
+  if (has_bias) inputs.push_back(b);
+  return make_result(std::move(out), std::move(inputs), [g, has_bias](Node& nd) {
+    Node& nx = *nd.inputs[0];
+    Node& nw = *nd.inputs[1];
+    Node* nb = has_bias ? nd.inputs[2].get() : nullptr;
+    const bool want_x = nx.requires_grad, want_w = nw.requires_grad, want_b = nb && nb->requires_grad;
+    const float* dy = nd.grad.data();   // (N, O, OH, OW)
+    const float* xv = nx.value.data();  // (N, C, H, W)
+    const float* wv = nw.value.data();  // (O, Cg, KH, KW) = G blocks of (Og, K)
+    float* dx = want_x ? grad_buffer(nx).data() : nullptr;
+    float* dw = want_w ? grad_buffer(nw).data() : nullptr;
+    float* db = want_b ? grad_buffer(*nb).data() : nullptr;
+    const int64_t wsize = g.O * g.K;
+    const int nt = batch_threads(g.N);
+    // Threads 1.. accumulate dW and db here: (nt − 1) × (wsize + O), zero-filled.
+    std::vector<float> partial(want_w || want_b ? static_cast<size_t>((nt - 1) * (wsize + g.O)) : 0, 0.f);
+    for_batch(g.N, nt, [&](int64_t n0, int64_t n1, int t) {
+      float* dwt = t == 0 ? dw : partial.data() + (t - 1) * (wsize + g.O);
+      float* dbt = t == 0 ? db : partial.data() + (t - 1) * (wsize + g.O) + wsize;
+      float* cols = (want_w && !g.pointwise) ? scratch(0, g.K * g.P) : nullptr;
+      float* dcols = (want_x && !g.pointwise) ? scratch(1, g.K * g.P) : nullptr;
+      for (int64_t n = n0; n < n1; ++n) {
+        for (int64_t gi = 0; gi < g.G; ++gi) {
+          const float* dyg = dy + (n * g.O + gi * g.Og) * g.P;  // (Og, P)
+          const float* wg = wv + gi * g.Og * g.K;               // (Og, K)
+          const int64_t xoff = (n * g.C + gi * g.Cg) * g.H * g.W;
+          if (want_w) {
+            const float* B = xv + xoff;
+            if (!g.pointwise) {
+              im2col(xv + xoff, g, cols);
+              B = cols;
+            }
+            backend::gemm(false, true, g.Og, g.K, g.P, 1.f, dyg, g.P, B, g.P, 1.f, dwt + gi * g.Og * g.K, g.K);
+          }
+          if (want_x) {
+            if (g.pointwise) {  // dx[n] (Cg, HW) += W_gᵀ dy
+              backend::gemm(true, false, g.K, g.P, g.Og, 1.f, wg, g.K, dyg, g.P, 1.f, dx + xoff, g.P);
+            } else {
+              backend::gemm(true, false, g.K, g.P, g.Og, 1.f, wg, g.K, dyg, g.P, 0.f, dcols, g.P);
+              col2im_add(dcols, g, dx + xoff);
+            }
+          }
+        }
+        if (want_b) {
+          for (int64_t o = 0; o < g.O; ++o) {
+            const float* r = dy + (n * g.O + o) * g.P;
+            float s = 0.f;
+            for (int64_t q = 0; q < g.P; ++q) s += r[q];
+            dbt[o] += s;
+          }
+        }
+      }
+    });
+    for (int t = 1; t < nt; ++t) {
+      const float* part = partial.data() + (t - 1) * (wsize + g.O);
+      if (want_w)
+        for (int64_t i = 0; i < wsize; ++i) dw[i] += part[i];
+      if (want_b)
+        for (int64_t o = 0; o < g.O; ++o) db[o] += part[wsize + o];
+    }
+  }, "conv2d");
+}
+
+// ---- the reference: direct loops, double accumulation
+Var conv2d_reference(const Var& x, const Var& w, const Var& b, const Conv2dParams& p) {
+  const Geo g = geometry(x, w, b, p, "conv2d_reference");
+  const bool has_bias = b.defined();
+  // Calls f(n, o, oy, ox, x index, w index) for every valid term of every output sum.
+  auto each_term = [g](auto&& f) {
+    for (int64_t n = 0; n < g.N; ++n)
+      for (int64_t o = 0; o < g.O; ++o) {
+        const int64_t gi = o / g.Og;
+        for (int64_t oy = 0; oy < g.OH; ++oy)
+          for (int64_t ox = 0; ox < g.OW; ++ox)
+            for (int64_t c = 0; c < g.Cg; ++c)
+              for (int64_t ky = 0; ky < g.KH; ++ky)
+                for (int64_t kx = 0; kx < g.KW; ++kx) {
+                  const int64_t iy = oy * g.sh - g.ph + ky * g.dh, ix = ox * g.sw - g.pw + kx * g.dw;
+                  if (iy < 0 || iy >= g.H || ix < 0 || ix >= g.W) continue;
+                  f(((n * g.O + o) * g.OH + oy) * g.OW + ox, ((n * g.C + gi * g.Cg + c) * g.H + iy) * g.W + ix,
+                    ((o * g.Cg + c) * g.KH + ky) * g.KW + kx);
+                }
+      }
+  };
+  const float* xv = x.value().data();
+  const float* wv = w.value().data();
+  std::vector<double> acc(static_cast<size_t>(g.N * g.O * g.P), 0.0);
+  each_term([&](int64_t yi, int64_t xi, int64_t wi) { acc[yi] += static_cast<double>(xv[xi]) * wv[wi]; });
+  Tensor out({g.N, g.O, g.OH, g.OW});
+  for (int64_t i = 0; i < out.numel(); ++i)
+    out[i] = static_cast<float>(acc[i] + (has_bias ? b.value()[(i / g.P) % g.O] : 0.0));
+  std::vector<Var> inputs{x, w};
+  if (has_bias) inputs.push_back(b);
+  return make_result(std::move(out), std::move(inputs), [g, has_bias, each_term](Node& nd) {
+    Node& nx = *nd.inputs[0];
+    Node& nw = *nd.inputs[1];
+    const float* dy = nd.grad.data();
+    const float* xv = nx.value.data();
+    const float* wv = nw.value.data();
+    std::vector<double> dx(static_cast<size_t>(nx.value.numel()), 0.0), dw(static_cast<size_t>(nw.value.numel()), 0.0);
+    each_term([&](int64_t yi, int64_t xi, int64_t wi) {
+      dx[xi] += static_cast<double>(dy[yi]) * wv[wi];  // ∂y/∂x = w
+      dw[wi] += static_cast<double>(dy[yi]) * xv[xi];  // ∂y/∂w = x
+    });
+    auto to_tensor = [](const std::vector<double>& v, const Shape& s) {
+      Tensor t = Tensor::empty(s);
+      for (int64_t i = 0; i < t.numel(); ++i) t[i] = static_cast<float>(v[i]);
+      return t;
+    };
+    if (nx.requires_grad) autograd::accumulate(nx, to_tensor(dx, nx.value.shape()));
+    if (nw.requires_grad) autograd::accumulate(nw, to_tensor(dw, nw.value.shape()));
+    if (has_bias && nd.inputs[2]->requires_grad) {
+      std::vector<double> db(static_cast<size_t>(g.O), 0.0);
+      for (int64_t i = 0; i < nd.grad.numel(); ++i) db[(i / g.P) % g.O] += dy[i];
+      autograd::accumulate(*nd.inputs[2], to_tensor(db, {g.O}));
+    }
+  }, "conv2d_reference");
+}
+
+}  // namespace bp::ops

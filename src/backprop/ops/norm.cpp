@@ -1,0 +1,156 @@
+// Batch normalisation and dropout, forward beside backward.
+#include <cmath>
+#include <memory>
+#include <vector>
+
+#include "backprop/backend/backend.hpp"
+#include "backprop/ops/conv_ops.hpp"
+
+namespace bp::ops {
+
+using autograd::accumulate;
+using autograd::grad_buffer;
+using autograd::make_result;
+
+// Per channel c over its M = N·S values (S = product of the dims after C):
+//   forward   x̂ = (x − μ)·r with r = 1/√(σ² + ε);  y = γ x̂ + β
+//   backward  dβ = Σ dy;  dγ = Σ dy·x̂
+//             training (μ, σ² depend on x):  dx = γ r (dy − dβ/M − x̂ dγ/M)
+//             eval (μ, σ² are constants):    dx = γ r dy
+// The forward keeps μ and r per channel (not x̂): backward recomputes x̂ from x.
+Var batch_norm(const Var& x, const Var& gamma, const Var& beta, Tensor* running_mean, Tensor* running_var,
+               bool training, float momentum, float eps) {
+  const Tensor& xv = x.value();
+  if (xv.ndim() < 2) throw ShapeError("batch_norm: input must be (N, C, ...), got " + shape_str(xv.shape()));
+  const int64_t N = xv.dim(0), C = xv.dim(1), S = N ? xv.numel() / (N * C) : 0, M = N * S;
+  const bool affine = gamma.defined();
+  if (affine && (gamma.numel() != C || !beta.defined() || beta.numel() != C))
+    throw ShapeError("batch_norm: gamma and beta must both have " + std::to_string(C) + " values");
+  for (Tensor* r : {running_mean, running_var})
+    if (r && r->numel() != C)
+      throw ShapeError("batch_norm: running statistics " + shape_str(r->shape()) + " for " + std::to_string(C) + " channels");
+  if (!training && (!running_mean || !running_var))
+    throw std::invalid_argument("batch_norm: eval mode needs running statistics");
+  if (training && M < 2)
+    throw ShapeError("batch_norm: training needs more than one value per channel, input " + shape_str(xv.shape()));
+
+  auto mean = std::make_shared<std::vector<float>>(static_cast<size_t>(C));
+  auto rstd = std::make_shared<std::vector<float>>(static_cast<size_t>(C));
+  const float* xp = xv.data();
+  Tensor out = Tensor::empty(xv.shape());
+  float* yp = out.data();
+  const float* gp = affine ? gamma.value().data() : nullptr;
+  const float* bp_ = affine ? beta.value().data() : nullptr;
+#pragma omp parallel for num_threads(backend::num_threads()) if (M * C > (1 << 15))
+  for (int64_t c = 0; c < C; ++c) {
+    float mu, var;
+    if (training) {  // two passes: the mean, then the spread around it (no cancellation)
+      double s = 0;
+      for (int64_t n = 0; n < N; ++n) {
+        const float* r = xp + (n * C + c) * S;
+        float part = 0.f;
+        for (int64_t i = 0; i < S; ++i) part += r[i];
+        s += part;
+      }
+      mu = static_cast<float>(s / static_cast<double>(M));
+      double q = 0;
+      for (int64_t n = 0; n < N; ++n) {
+        const float* r = xp + (n * C + c) * S;
+        float part = 0.f;
+        for (int64_t i = 0; i < S; ++i) part += (r[i] - mu) * (r[i] - mu);
+        q += part;
+      }
+      var = static_cast<float>(q / static_cast<double>(M));
+      if (running_mean) {
+        float* rm = running_mean->data();
+        rm[c] = (1.f - momentum) * rm[c] + momentum * mu;
+      }
+      if (running_var) {
+        float* rv = running_var->data();
+        const float unbiased = static_cast<float>(q / static_cast<double>(M - 1));
+        rv[c] = (1.f - momentum) * rv[c] + momentum * unbiased;
+      }
+    } else {
+      mu = (*running_mean)[c];
+      var = (*running_var)[c];
+    }
+    const float r = 1.f / std::sqrt(var + eps);
+    (*mean)[c] = mu;
+    (*rstd)[c] = r;
+    const float scale = affine ? gp[c] * r : r;  // y = x·scale + shift
+    const float shift = (affine ? bp_[c] : 0.f) - mu * scale;
+    for (int64_t n = 0; n < N; ++n) {
+      const float* xr = xp + (n * C + c) * S;
+      float* yr = yp + (n * C + c) * S;
+      for (int64_t i = 0; i < S; ++i) yr[i] = xr[i] * scale + shift;
+    }
+  }
+  std::vector<Var> inputs{x};
+  if (affine) inputs.insert(inputs.end(), {gamma, beta});
+  return make_result(std::move(out), std::move(inputs), [N, C, S, M, affine, training, mean, rstd](Node& nd) {
+    Node& nx = *nd.inputs[0];
+    Node* ng = affine ? nd.inputs[1].get() : nullptr;
+    Node* nb = affine ? nd.inputs[2].get() : nullptr;
+    const float* xp = nx.value.data();  // (N, C, S)
+    const float* dy = nd.grad.data();   // (N, C, S)
+    const float* gp = affine ? ng->value.data() : nullptr;
+    float* dx = nx.requires_grad ? grad_buffer(nx).data() : nullptr;
+    float* dg = ng && ng->requires_grad ? grad_buffer(*ng).data() : nullptr;
+    float* db = nb && nb->requires_grad ? grad_buffer(*nb).data() : nullptr;
+#pragma omp parallel for num_threads(backend::num_threads()) if (M * C > (1 << 15))
+    for (int64_t c = 0; c < C; ++c) {
+      const float mu = (*mean)[c], r = (*rstd)[c];
+      double sdy = 0, sdyx = 0;  // Σ dy, Σ dy·x̂
+      for (int64_t n = 0; n < N; ++n) {
+        const float* xr = xp + (n * C + c) * S;
+        const float* gr = dy + (n * C + c) * S;
+        float a = 0.f, b = 0.f;
+        for (int64_t i = 0; i < S; ++i) {
+          a += gr[i];
+          b += gr[i] * (xr[i] - mu);
+        }
+        sdy += a;
+        sdyx += b;
+      }
+      sdyx *= r;
+      if (dg) dg[c] += static_cast<float>(sdyx);
+      if (db) db[c] += static_cast<float>(sdy);
+      if (!dx) continue;
+      const float k = (affine ? gp[c] : 1.f) * r;
+      const float mdy = training ? static_cast<float>(sdy / static_cast<double>(M)) : 0.f;
+      const float mdyx = training ? static_cast<float>(sdyx / static_cast<double>(M)) : 0.f;
+      for (int64_t n = 0; n < N; ++n) {
+        const float* xr = xp + (n * C + c) * S;
+        const float* gr = dy + (n * C + c) * S;
+        float* d = dx + (n * C + c) * S;
+        for (int64_t i = 0; i < S; ++i) d[i] += k * (gr[i] - mdy - (xr[i] - mu) * r * mdyx);
+      }
+    }
+  }, training ? "batch_norm" : "batch_norm_eval");
+}
+
+// y = x·m with m = 1/(1 − p) (kept) or 0 (dropped); dx = dy·m.
+Var dropout(const Var& x, float p, bool training, Rng& rng) {
+  if (!(p >= 0.f && p <= 1.f)) throw std::invalid_argument("dropout: probability must be in [0, 1], got " + std::to_string(p));
+  if (!training || p == 0.f) return x;
+  const float keep = p < 1.f ? 1.f / (1.f - p) : 0.f;
+  auto mask = std::make_shared<Tensor>(Tensor::empty(x.shape()));
+  float* m = mask->data();
+  const float* xv = x.value().data();
+  Tensor out = Tensor::empty(x.shape());
+  float* y = out.data();
+  for (int64_t i = 0; i < out.numel(); ++i) {
+    m[i] = rng.uniform() < p ? 0.f : keep;
+    y[i] = xv[i] * m[i];
+  }
+  return make_result(std::move(out), {x}, [mask](Node& nd) {
+    Node& in = *nd.inputs[0];
+    Tensor g = Tensor::empty(in.value.shape());
+    const float* m = mask->data();
+    const float* dy = nd.grad.data();
+    for (int64_t i = 0; i < g.numel(); ++i) g[i] = dy[i] * m[i];
+    accumulate(in, std::move(g));
+  }, "dropout");
+}
+
+}  // namespace bp::ops

@@ -1,0 +1,169 @@
+// Pooling over the planes of x (N, C, H, W), forward beside backward. Planes are independent,
+// so large tensors split them across the backend's threads.
+#include <algorithm>
+#include <cstring>
+#include <limits>
+#include <memory>
+#include <vector>
+
+#include "backprop/backend/backend.hpp"
+#include "backprop/ops/conv_ops.hpp"
+
+namespace bp::ops {
+
+using autograd::grad_buffer;
+using autograd::make_result;
+
+namespace {
+
+// Below this many output values a parallel region costs more than it saves.
+constexpr int64_t kParallelWork = 1 << 15;
+
+struct PoolGeo {
+  int64_t planes, H, W, OH, OW, k, s, p;
+};
+
+PoolGeo pool_geometry(const Var& x, int64_t k, int64_t s, int64_t p, const char* op) {
+  if (x.value().ndim() != 4) throw ShapeError(std::string(op) + ": input must be (N, C, H, W), got " + shape_str(x.shape()));
+  if (k <= 0 || s <= 0 || p < 0 || p > k / 2)
+    throw ShapeError(std::string(op) + ": need kernel > 0, stride > 0 and 0 <= padding <= kernel/2 (kernel " +
+                     std::to_string(k) + ", stride " + std::to_string(s) + ", padding " + std::to_string(p) + ")");
+  PoolGeo g;
+  g.planes = x.shape()[0] * x.shape()[1];
+  g.H = x.shape()[2], g.W = x.shape()[3];
+  g.k = k, g.s = s, g.p = p;
+  g.OH = conv_out_size(g.H, k, s, p);
+  g.OW = conv_out_size(g.W, k, s, p);
+  return g;
+}
+
+}  // namespace
+
+// Forward keeps, for every output, the index (within its plane) of the input that won; the
+// gradient flows back to that input only. Ties go to the first maximum in scan order.
+Var max_pool2d(const Var& x, int64_t kernel, int64_t stride, int64_t pad) {
+  const PoolGeo g = pool_geometry(x, kernel, stride, pad, "max_pool2d");
+  const int64_t HW = g.H * g.W, OP = g.OH * g.OW;
+  Tensor out = Tensor::empty({x.shape()[0], x.shape()[1], g.OH, g.OW});
+  auto arg = std::make_shared<std::vector<int32_t>>(static_cast<size_t>(g.planes * OP));  // (N, C, OH, OW)
+  const float* xv = x.value().data();
+  float* yv = out.data();
+  int32_t* av = arg->data();
+  const bool fast = g.k == 2 && g.s == 2 && g.p == 0;
+#pragma omp parallel for num_threads(backend::num_threads()) if (g.planes * OP > kParallelWork)
+  for (int64_t pl = 0; pl < g.planes; ++pl) {
+    const float* xp = xv + pl * HW;
+    float* yp = yv + pl * OP;
+    int32_t* ap = av + pl * OP;
+    if (fast) {  // 2×2 windows, stride 2: the common case, without bounds checks
+      for (int64_t oy = 0; oy < g.OH; ++oy) {
+        const float* r0 = xp + 2 * oy * g.W;
+        const float* r1 = r0 + g.W;
+        for (int64_t ox = 0; ox < g.OW; ++ox) {
+          const int64_t i = 2 * ox;
+          int32_t best = static_cast<int32_t>(2 * oy * g.W + i);
+          float m = r0[i];
+          if (r0[i + 1] > m) m = r0[i + 1], best = static_cast<int32_t>(2 * oy * g.W + i + 1);
+          if (r1[i] > m) m = r1[i], best = static_cast<int32_t>((2 * oy + 1) * g.W + i);
+          if (r1[i + 1] > m) m = r1[i + 1], best = static_cast<int32_t>((2 * oy + 1) * g.W + i + 1);
+          yp[oy * g.OW + ox] = m;
+          ap[oy * g.OW + ox] = best;
+        }
+      }
+      continue;
+    }
+    for (int64_t oy = 0; oy < g.OH; ++oy) {
+      const int64_t y0 = std::max<int64_t>(oy * g.s - g.p, 0), y1 = std::min(oy * g.s - g.p + g.k, g.H);
+      for (int64_t ox = 0; ox < g.OW; ++ox) {
+        const int64_t x0 = std::max<int64_t>(ox * g.s - g.p, 0), x1 = std::min(ox * g.s - g.p + g.k, g.W);
+        float m = -std::numeric_limits<float>::infinity();
+        int64_t best = y0 * g.W + x0;
+        for (int64_t iy = y0; iy < y1; ++iy)
+          for (int64_t ix = x0; ix < x1; ++ix)
+            if (xp[iy * g.W + ix] > m) m = xp[iy * g.W + ix], best = iy * g.W + ix;
+        yp[oy * g.OW + ox] = m;
+        ap[oy * g.OW + ox] = static_cast<int32_t>(best);
+      }
+    }
+  }
+  return make_result(std::move(out), {x}, [g, arg, HW, OP](Node& nd) {
+    Node& in = *nd.inputs[0];
+    float* dx = grad_buffer(in).data();  // (N, C, H, W), += the routed gradients
+    const float* dy = nd.grad.data();    // (N, C, OH, OW)
+    const int32_t* av = arg->data();
+#pragma omp parallel for num_threads(backend::num_threads()) if (g.planes * OP > kParallelWork)
+    for (int64_t pl = 0; pl < g.planes; ++pl)
+      for (int64_t q = 0; q < OP; ++q) dx[pl * HW + av[pl * OP + q]] += dy[pl * OP + q];
+  }, "max_pool2d");
+}
+
+// y = (1/k²) Σ_window x (padding counts as zeros); backward spreads dy/k² over the window.
+Var avg_pool2d(const Var& x, int64_t kernel, int64_t stride, int64_t pad) {
+  const PoolGeo g = pool_geometry(x, kernel, stride, pad, "avg_pool2d");
+  const int64_t HW = g.H * g.W, OP = g.OH * g.OW;
+  const float inv = 1.f / static_cast<float>(g.k * g.k);
+  Tensor out = Tensor::empty({x.shape()[0], x.shape()[1], g.OH, g.OW});
+  const float* xv = x.value().data();
+  float* yv = out.data();
+#pragma omp parallel for num_threads(backend::num_threads()) if (g.planes * OP > kParallelWork)
+  for (int64_t pl = 0; pl < g.planes; ++pl) {
+    const float* xp = xv + pl * HW;
+    float* yp = yv + pl * OP;
+    for (int64_t oy = 0; oy < g.OH; ++oy) {
+      const int64_t y0 = std::max<int64_t>(oy * g.s - g.p, 0), y1 = std::min(oy * g.s - g.p + g.k, g.H);
+      for (int64_t ox = 0; ox < g.OW; ++ox) {
+        const int64_t x0 = std::max<int64_t>(ox * g.s - g.p, 0), x1 = std::min(ox * g.s - g.p + g.k, g.W);
+        float s = 0.f;
+        for (int64_t iy = y0; iy < y1; ++iy)
+          for (int64_t ix = x0; ix < x1; ++ix) s += xp[iy * g.W + ix];
+        yp[oy * g.OW + ox] = s * inv;
+      }
+    }
+  }
+  return make_result(std::move(out), {x}, [g, HW, OP, inv](Node& nd) {
+    Node& in = *nd.inputs[0];
+    float* dx = grad_buffer(in).data();
+    const float* dy = nd.grad.data();
+#pragma omp parallel for num_threads(backend::num_threads()) if (g.planes * OP > kParallelWork)
+    for (int64_t pl = 0; pl < g.planes; ++pl) {
+      float* dxp = dx + pl * HW;
+      const float* dyp = dy + pl * OP;
+      for (int64_t oy = 0; oy < g.OH; ++oy) {
+        const int64_t y0 = std::max<int64_t>(oy * g.s - g.p, 0), y1 = std::min(oy * g.s - g.p + g.k, g.H);
+        for (int64_t ox = 0; ox < g.OW; ++ox) {
+          const int64_t x0 = std::max<int64_t>(ox * g.s - g.p, 0), x1 = std::min(ox * g.s - g.p + g.k, g.W);
+          const float v = dyp[oy * g.OW + ox] * inv;
+          for (int64_t iy = y0; iy < y1; ++iy)
+            for (int64_t ix = x0; ix < x1; ++ix) dxp[iy * g.W + ix] += v;
+        }
+      }
+    }
+  }, "avg_pool2d");
+}
+
+// y[n, c] = (1/HW) Σ x[n, c, :, :]; dx[n, c, :, :] = dy[n, c]/HW.
+Var global_avg_pool2d(const Var& x) {
+  if (x.value().ndim() != 4)
+    throw ShapeError("global_avg_pool2d: input must be (N, C, H, W), got " + shape_str(x.shape()));
+  const int64_t N = x.shape()[0], C = x.shape()[1], HW = x.shape()[2] * x.shape()[3];
+  if (HW == 0) throw ShapeError("global_avg_pool2d: empty planes in " + shape_str(x.shape()));
+  const float inv = 1.f / static_cast<float>(HW);
+  Tensor out = Tensor::empty({N, C});
+  const float* xv = x.value().data();
+  for (int64_t pl = 0; pl < N * C; ++pl) {
+    float s = 0.f;
+    for (int64_t i = 0; i < HW; ++i) s += xv[pl * HW + i];
+    out[pl] = s * inv;
+  }
+  return make_result(std::move(out), {x}, [N, C, HW, inv](Node& nd) {
+    Node& in = *nd.inputs[0];
+    float* dx = grad_buffer(in).data();
+    const float* dy = nd.grad.data();
+    for (int64_t pl = 0; pl < N * C; ++pl) {
+      const float v = dy[pl] * inv;
+      for (int64_t i = 0; i < HW; ++i) dx[pl * HW + i] += v;
+    }
+  }, "global_avg_pool2d");
+}
+
+}  // namespace bp::ops
