@@ -53,6 +53,7 @@ const ConvCase kConvCases[] = {
     {"dilation2", {1, 2, 7, 6}, {2, 2, 3, 3}, ops::conv_params(1, 2, 2)},
     {"groups2", {2, 4, 5, 5}, {4, 2, 3, 3}, ops::conv_params(1, 1, 1, 2)},
     {"pointwise", {2, 3, 3, 4}, {4, 3, 1, 1}, {}},
+    {"direct_path", {2, 2, 3, 9}, {3, 2, 3, 3}, ops::conv_params(1, 1)},  // rows >= 8 wide: the direct kernels
     {"pointwise_stride2", {1, 3, 5, 5}, {2, 3, 1, 1}, ops::conv_params(2, 0)},
 };
 
@@ -74,7 +75,8 @@ TEST_P(ConvGrad, ReferencePassesGradcheck) {
 INSTANTIATE_TEST_SUITE_P(Geometries, ConvGrad, ::testing::ValuesIn(kConvCases),
                          [](const auto& info) { return std::string(info.param.name); });
 
-// Fast against reference on odd sizes, with 1 and 2 threads (the batch split must not matter),
+// Fast against reference on odd sizes (rows of 8 or more outputs at stride 1 take the direct
+// kernels, the others im2col + GEMM), with 1 and 2 threads (the batch split must not matter),
 // for the output and all three gradients under a random upstream gradient.
 void compare_with_reference(const Shape& xs, const Shape& ws, const ops::Conv2dParams& p, uint64_t seed) {
   Tensor x = random_tensor(xs, seed), w = random_tensor(ws, seed + 1), b = random_tensor({ws[0]}, seed + 2);
@@ -105,6 +107,8 @@ TEST(ConvFastVsReference, OddSizes) {
   compare_with_reference({3, 2, 11, 7}, {3, 2, 3, 3}, {2, 1, 3, 0, 2, 3, 1}, 50);      // dilation, uneven pads
   compare_with_reference({3, 5, 7, 7}, {7, 5, 1, 1}, ops::conv_params(2, 0), 60);      // projection shortcut
   compare_with_reference({1, 3, 1, 9}, {2, 3, 1, 3}, ops::conv_params(1, 1), 70);      // one row
+  compare_with_reference({2, 17, 5, 19}, {20, 17, 3, 3}, ops::conv_params(1, 1), 80);  // channel blocks 16 + 4
+  compare_with_reference({2, 9, 6, 33}, {9, 9, 2, 4}, {1, 1, 1, 3, 1, 1, 1}, 90);     // three chunks, uneven pads
 }
 
 TEST(ConvFastVsReference, OnlyTheGradientsAskedFor) {

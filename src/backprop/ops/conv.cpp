@@ -151,10 +151,122 @@ void col2im_add(const float* dcols, const Geo& g, float* dx) {
 // Per-thread scratch that lives as long as the thread (OpenMP keeps its pool), so the
 // im2col buffers are allocated once, not per call.
 float* scratch(int slot, int64_t n) {
-  thread_local std::vector<float> buf[2];
+  thread_local std::vector<float> buf[3];
   auto& b = buf[slot];
   if (static_cast<int64_t>(b.size()) < n) b.resize(static_cast<size_t>(n));
   return b.data();
+}
+
+// ---- The direct path: stride 1, dilation 1, one group (LeNet's and most 3×3 layers).
+// Works on a zero-padded copy of each sample, xp (C, Hp, Wp) with Hp = H + 2ph, Wp = W + 2pw,
+// so output row oy reads input rows oy..oy+KH−1 with no bounds checks. Vectorised along the
+// output row in chunks of L floats, OB output channels at a time held in registers:
+//   acc[j] (L) += xp[c, oy+ky, ox0+kx : +L] · w[ob+j, c, ky, kx]   for every tap (c, ky, kx)
+// Lanes past the row's end compute garbage that is never stored; buffers carry L·2 floats of
+// zeroed slack so the last row's vector loads stay inside them.
+constexpr int64_t L = 16;
+typedef float v16 __attribute__((vector_size(L * sizeof(float))));
+inline v16 load16(const float* p) {
+  v16 v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+inline void store16(float* p, const v16& v) { std::memcpy(p, &v, sizeof v); }
+
+bool direct_ok(const Geo& g) {
+  return g.G == 1 && g.sh == 1 && g.sw == 1 && g.dh == 1 && g.dw == 1 && g.OW >= 8 && g.ph < g.KH && g.pw < g.KW;
+}
+
+// One zero-padded image stack: C planes of (Hp, Wp), plus slack.
+struct Plane {
+  int64_t C, Hp, Wp;
+  int64_t size() const { return C * Hp * Wp + 2 * L; }
+};
+
+// xp ← x (C, H, W) with ph / pw zeros around every plane.
+void pad_planes(const float* x, int64_t C, int64_t H, int64_t W, int64_t ph, int64_t pw, const Plane& pl, float* xp) {
+  if (ph == 0 && pw == 0) {
+    std::memcpy(xp, x, sizeof(float) * C * H * W);
+    std::memset(xp + C * H * W, 0, sizeof(float) * 2 * L);
+    return;
+  }
+  std::memset(xp, 0, sizeof(float) * pl.size());
+  for (int64_t c = 0; c < C; ++c)
+    for (int64_t iy = 0; iy < H; ++iy)
+      std::memcpy(xp + (c * pl.Hp + iy + ph) * pl.Wp + pw, x + (c * H + iy) * W, sizeof(float) * W);
+}
+
+// y (O, OH, OW) = [y +] bias + Σ_taps, for output channels [ob, ob + OB) (those < O are stored).
+// wt is the weight repacked as (C·KH·KW, ldw): one row of output-channel weights per tap.
+template <int OB>
+void direct_block(const float* xp, const Plane& pl, int64_t KH, int64_t KW, const float* wt, int64_t ldw,
+                  const float* bias, int64_t ob, int64_t O, int64_t OH, int64_t OW, bool add, float* y) {
+  const int64_t nch = (OW + L - 1) / L;
+  const int64_t nout = std::min<int64_t>(OB, O - ob);
+  for (int64_t oy = 0; oy < OH; ++oy) {
+    for (int64_t ch = 0; ch < nch; ++ch) {
+      v16 acc[OB];
+      for (int j = 0; j < OB; ++j) acc[j] = (v16){} + ((bias && j < nout) ? bias[ob + j] : 0.f);
+      for (int64_t c = 0; c < pl.C; ++c) {
+        for (int64_t ky = 0; ky < KH; ++ky) {
+          const float* row = xp + (c * pl.Hp + oy + ky) * pl.Wp + ch * L;
+          const float* wk = wt + (c * KH + ky) * KW * ldw + ob;
+          for (int64_t kx = 0; kx < KW; ++kx) {
+            const v16 v = load16(row + kx);
+            const float* ww = wk + kx * ldw;
+            for (int j = 0; j < OB; ++j) acc[j] += v * ww[j];
+          }
+        }
+      }
+      const int64_t ox0 = ch * L, n = std::min(L, OW - ox0);
+      for (int64_t j = 0; j < nout; ++j) {
+        float* dst = y + ((ob + j) * OH + oy) * OW + ox0;
+        if (n == L) {
+          store16(dst, add ? load16(dst) + acc[j] : acc[j]);
+        } else if (add) {
+          for (int64_t i = 0; i < n; ++i) dst[i] += acc[j][i];
+        } else {
+          for (int64_t i = 0; i < n; ++i) dst[i] = acc[j][i];
+        }
+      }
+    }
+  }
+}
+
+// All O output channels of one sample, in blocks of 16, 8 or 4 channels (wt has ldw >= O + 16
+// columns, zero past O, so a block may run past the last channel).
+void direct_conv(const float* xp, const Plane& pl, int64_t KH, int64_t KW, const float* wt, int64_t ldw,
+                 const float* bias, int64_t O, int64_t OH, int64_t OW, bool add, float* y) {
+  for (int64_t ob = 0; ob < O;) {
+    const int64_t rem = O - ob;
+    if (rem > 8) {
+      direct_block<16>(xp, pl, KH, KW, wt, ldw, bias, ob, O, OH, OW, add, y);
+      ob += 16;
+    } else if (rem > 4) {
+      direct_block<8>(xp, pl, KH, KW, wt, ldw, bias, ob, O, OH, OW, add, y);
+      ob += 8;
+    } else {
+      direct_block<4>(xp, pl, KH, KW, wt, ldw, bias, ob, O, OH, OW, add, y);
+      ob += 4;
+    }
+  }
+}
+
+// im2col from a padded sample (stride 1, dilation 1): every (tap, output row) is one
+// contiguous run of OW floats, copied L at a time. Copies overrun into the next run, which
+// overwrites them; cols needs L floats of slack.
+void im2col_padded(const float* xp, const Plane& pl, const Geo& g, float* cols) {
+  const int64_t nch = (g.OW + L - 1) / L;
+  for (int64_t c = 0; c < g.C; ++c)
+    for (int64_t ky = 0; ky < g.KH; ++ky)
+      for (int64_t kx = 0; kx < g.KW; ++kx) {
+        float* r = cols + ((c * g.KH + ky) * g.KW + kx) * g.P;
+        for (int64_t oy = 0; oy < g.OH; ++oy) {
+          const float* src = xp + (c * pl.Hp + oy + ky) * pl.Wp + kx;
+          float* dst = r + oy * g.OW;
+          for (int64_t ch = 0; ch < nch; ++ch) store16(dst + ch * L, load16(src + ch * L));
+        }
+      }
 }
 
 // Threads to split a batch of N over: the backend's count, at most one per sample.
@@ -191,26 +303,42 @@ Var conv2d(const Var& x, const Var& w, const Var& b, const Conv2dParams& p) {
   const float* wv = w.value().data();
   const float* bv = has_bias ? b.value().data() : nullptr;
   float* yv = out.data();
-  for_batch(g.N, batch_threads(g.N), [&](int64_t n0, int64_t n1, int) {
-    float* cols = g.pointwise ? nullptr : scratch(0, g.K * g.P);
-    for (int64_t n = n0; n < n1; ++n) {
-      for (int64_t gi = 0; gi < g.G; ++gi) {
-        const float* src = xv + (n * g.C + gi * g.Cg) * g.H * g.W;  // (Cg, H, W)
-        const float* B = src;
-        if (!g.pointwise) {
-          im2col(src, g, cols);
-          B = cols;
-        }
-        float* y = yv + (n * g.O + gi * g.Og) * g.P;  // (Og, P)
-        float beta = 0.f;
-        if (bv) {  // start from the bias and let the GEMM add W·cols (beta = 1)
-          for (int64_t o = 0; o < g.Og; ++o) std::fill(y + o * g.P, y + (o + 1) * g.P, bv[gi * g.Og + o]);
-          beta = 1.f;
-        }
-        backend::gemm(false, false, g.Og, g.P, g.K, 1.f, wv + gi * g.Og * g.K, g.K, B, g.P, beta, y, g.P);
+  if (direct_ok(g)) {
+    // Weights repacked as (K, O + 16): one row of output-channel weights per tap.
+    const int64_t ldw = g.O + 16;
+    std::vector<float> wt(static_cast<size_t>(g.K * ldw), 0.f);
+    for (int64_t o = 0; o < g.O; ++o)
+      for (int64_t k = 0; k < g.K; ++k) wt[k * ldw + o] = wv[o * g.K + k];
+    const Plane pl{g.C, g.H + 2 * g.ph, g.W + 2 * g.pw};
+    for_batch(g.N, batch_threads(g.N), [&](int64_t n0, int64_t n1, int) {
+      float* xp = scratch(1, pl.size());
+      for (int64_t n = n0; n < n1; ++n) {
+        pad_planes(xv + n * g.C * g.H * g.W, g.C, g.H, g.W, g.ph, g.pw, pl, xp);
+        direct_conv(xp, pl, g.KH, g.KW, wt.data(), ldw, bv, g.O, g.OH, g.OW, false, yv + n * g.O * g.P);
       }
-    }
-  });
+    });
+  } else {
+    for_batch(g.N, batch_threads(g.N), [&](int64_t n0, int64_t n1, int) {
+      float* cols = g.pointwise ? nullptr : scratch(0, g.K * g.P);
+      for (int64_t n = n0; n < n1; ++n) {
+        for (int64_t gi = 0; gi < g.G; ++gi) {
+          const float* src = xv + (n * g.C + gi * g.Cg) * g.H * g.W;  // (Cg, H, W)
+          const float* B = src;
+          if (!g.pointwise) {
+            im2col(src, g, cols);
+            B = cols;
+          }
+          float* y = yv + (n * g.O + gi * g.Og) * g.P;  // (Og, P)
+          float beta = 0.f;
+          if (bv) {  // start from the bias and let the GEMM add W·cols (beta = 1)
+            for (int64_t o = 0; o < g.Og; ++o) std::fill(y + o * g.P, y + (o + 1) * g.P, bv[gi * g.Og + o]);
+            beta = 1.f;
+          }
+          backend::gemm(false, false, g.Og, g.P, g.K, 1.f, wv + gi * g.Og * g.K, g.K, B, g.P, beta, y, g.P);
+        }
+      }
+    });
+  }
   std::vector<Var> inputs{x, w};
   if (has_bias) inputs.push_back(b);
   return make_result(std::move(out), std::move(inputs), [g, has_bias](Node& nd) {
@@ -228,6 +356,53 @@ Var conv2d(const Var& x, const Var& w, const Var& b, const Conv2dParams& p) {
     const int nt = batch_threads(g.N);
     // Threads 1.. accumulate dW and db here: (nt − 1) × (wsize + O), zero-filled.
     std::vector<float> partial(want_w || want_b ? static_cast<size_t>((nt - 1) * (wsize + g.O)) : 0, 0.f);
+    auto bias_grad = [&](int64_t n, float* dbt) {
+      for (int64_t o = 0; o < g.O; ++o) {
+        const float* r = dy + (n * g.O + o) * g.P;
+        float s = 0.f;
+        for (int64_t q = 0; q < g.P; ++q) s += r[q];
+        dbt[o] += s;
+      }
+    };
+    if (direct_ok(g)) {
+      // dW: im2col from the padded sample, then the GEMM. dx: the direct kernel run as the
+      // forward convolution of dy, padded by (KH−1−ph, KW−1−pw), with the weights flipped in
+      // both spatial axes and in/out channels swapped:
+      //   dx[c, iy, ix] = Σ_{o,ky,kx} w[o, c, ky, kx] · dy[o, iy + ph − ky, ix + pw − kx]
+      const Plane pl{g.C, g.H + 2 * g.ph, g.W + 2 * g.pw};
+      const Plane pd{g.O, g.OH + 2 * (g.KH - 1 - g.ph), g.OW + 2 * (g.KW - 1 - g.pw)};
+      const int64_t ldf = g.C + 16;
+      std::vector<float> wf;
+      if (want_x) {  // (O·KH·KW, C + 16)
+        wf.assign(static_cast<size_t>(g.O * g.KH * g.KW * ldf), 0.f);
+        for (int64_t o = 0; o < g.O; ++o)
+          for (int64_t c = 0; c < g.C; ++c)
+            for (int64_t ky = 0; ky < g.KH; ++ky)
+              for (int64_t kx = 0; kx < g.KW; ++kx)
+                wf[((o * g.KH + ky) * g.KW + kx) * ldf + c] =
+                    wv[((o * g.C + c) * g.KH + (g.KH - 1 - ky)) * g.KW + (g.KW - 1 - kx)];
+      }
+      for_batch(g.N, nt, [&](int64_t n0, int64_t n1, int t) {
+        float* dwt = t == 0 ? dw : partial.data() + (t - 1) * (wsize + g.O);
+        float* dbt = t == 0 ? db : partial.data() + (t - 1) * (wsize + g.O) + wsize;
+        float* cols = want_w ? scratch(0, g.K * g.P + L) : nullptr;
+        float* xp = want_w ? scratch(1, pl.size()) : nullptr;
+        float* dyp = want_x ? scratch(2, pd.size()) : nullptr;
+        for (int64_t n = n0; n < n1; ++n) {
+          const float* dyn = dy + n * g.O * g.P;  // (O, P)
+          if (want_w) {
+            pad_planes(xv + n * g.C * g.H * g.W, g.C, g.H, g.W, g.ph, g.pw, pl, xp);
+            im2col_padded(xp, pl, g, cols);
+            backend::gemm(false, true, g.O, g.K, g.P, 1.f, dyn, g.P, cols, g.P, 1.f, dwt, g.K);
+          }
+          if (want_x) {
+            pad_planes(dyn, g.O, g.OH, g.OW, g.KH - 1 - g.ph, g.KW - 1 - g.pw, pd, dyp);
+            direct_conv(dyp, pd, g.KH, g.KW, wf.data(), ldf, nullptr, g.C, g.H, g.W, true, dx + n * g.C * g.H * g.W);
+          }
+          if (want_b) bias_grad(n, dbt);
+        }
+      });
+    } else {
     for_batch(g.N, nt, [&](int64_t n0, int64_t n1, int t) {
       float* dwt = t == 0 ? dw : partial.data() + (t - 1) * (wsize + g.O);
       float* dbt = t == 0 ? db : partial.data() + (t - 1) * (wsize + g.O) + wsize;
@@ -255,16 +430,10 @@ Var conv2d(const Var& x, const Var& w, const Var& b, const Conv2dParams& p) {
             }
           }
         }
-        if (want_b) {
-          for (int64_t o = 0; o < g.O; ++o) {
-            const float* r = dy + (n * g.O + o) * g.P;
-            float s = 0.f;
-            for (int64_t q = 0; q < g.P; ++q) s += r[q];
-            dbt[o] += s;
-          }
-        }
+        if (want_b) bias_grad(n, dbt);
       }
     });
+    }
     for (int t = 1; t < nt; ++t) {
       const float* part = partial.data() + (t - 1) * (wsize + g.O);
       if (want_w)
