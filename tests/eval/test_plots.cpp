@@ -2,6 +2,7 @@
 // PNG / SVG, atomically, with clear errors for bad paths and data.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <limits>
@@ -15,8 +16,12 @@ namespace fs = std::filesystem;
 
 namespace {
 
+// A directory of its own per test: ctest runs tests in parallel processes, and the checks for
+// leftover temporary files must not see another test's files.
 std::string out_dir() {
-  const std::string dir = std::string(BACKPROP_BINARY_DIR) + "/eval_test_output";
+  const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+  const std::string dir = std::string(BACKPROP_BINARY_DIR) + "/eval_test_output/" + info->test_suite_name() + "." +
+                          info->name();
   fs::create_directories(dir);
   return dir;
 }
@@ -72,6 +77,11 @@ TEST(EvalPlots, ReliabilityBinsByHand) {
   ASSERT_EQ(two.size(), 2u);
   EXPECT_EQ(two[0].count, 1);
   EXPECT_DOUBLE_EQ(two[1].mean_predicted, 0.5);
+  // Edges are b / num_bins exactly, whatever p * num_bins rounds to: (1/49) * 49 rounds below 1,
+  // yet 1/49 is on the edge of bin 1; the double just below 0.9 times 10 rounds up to 9, yet it
+  // belongs to bin 8.
+  EXPECT_DOUBLE_EQ(reliability_curve({1.0 / 49}, {1}, 49).at(0).lower, 1.0 / 49);
+  EXPECT_DOUBLE_EQ(reliability_curve({std::nextafter(0.9, 0.0)}, {1}, 10).at(0).lower, 0.8);
   EXPECT_THROW(reliability_curve({0.5}, {1}, 0), std::invalid_argument);
   EXPECT_THROW(reliability_curve({1.5}, {1}), std::invalid_argument);
   EXPECT_THROW(reliability_curve({std::numeric_limits<double>::quiet_NaN()}, {1}), std::invalid_argument);

@@ -40,8 +40,12 @@ std::string read_file(const std::string& path) {
   return ss.str();
 }
 
+// A directory of its own per test: ctest runs tests in parallel processes, and the checks for
+// leftover temporary files must not see another test's files.
 std::string out_dir() {
-  const std::string dir = std::string(BACKPROP_BINARY_DIR) + "/eval_test_output";
+  const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+  const std::string dir = std::string(BACKPROP_BINARY_DIR) + "/eval_test_output/" + info->test_suite_name() + "." +
+                          info->name();
   std::filesystem::create_directories(dir);
   return dir;
 }
