@@ -142,6 +142,7 @@ TEST(DataIdx, HugeDeclaredSizesAreRejectedBeforeAllocating) {
   // Within the limit but far more than the stream holds: fails without a 1 GiB buffer.
   EXPECT_DATA_ERROR(parse(gzip(idx_header(0x08, {1u << 29}))), "the gzip stream holds 0");
   EXPECT_DATA_ERROR(parse(small_u8(), 5), "declare more than the limit of 5 bytes");
+  EXPECT_DATA_ERROR(parse(idx_header(0x08, {0xFFFFFFFF, 0xFFFFFFFF, 0})), "declare more than the limit");
 }
 
 TEST(DataIdx, EmptyArrayIsAllowed) {

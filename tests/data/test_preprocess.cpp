@@ -247,8 +247,12 @@ TEST(DataPreprocess, NonFiniteCellsAreNamed) {
   EXPECT_DATA_ERROR(p.transform(parse_csv("x,y\ninf,a\n", "t.csv")), "t.csv:2: column 'x': 'inf' is not a finite number");
   PreprocessOptions raw = target("y");
   raw.standardize = false;
-  EXPECT_DATA_ERROR(Preprocessor::fit(parse_csv("x,y\n1e100,a\n2,b\n", "big.csv"), raw).transform(parse_csv("x,y\n1e100,a\n", "big.csv")),
+  EXPECT_DATA_ERROR(Preprocessor::fit(parse_csv("x,y\n1e100,a\n2,b\n", "big.csv"), raw),
                     "big.csv:2: column 'x': '1e100' is too large for float32");
+  EXPECT_DATA_ERROR(Preprocessor::fit(parse_csv("x,y\n1,a\n2,b\n", "small.csv"), raw).transform(parse_csv("x,y\n1e100,a\n", "new.csv")),
+                    "new.csv:2: column 'x': '1e100' is too large for float32 after scaling");
+  EXPECT_DATA_ERROR(Preprocessor::fit(parse_csv("x,y\n1,1e100\n2,2.5\n", "big.csv"), target("y")),
+                    "big.csv:2: target 'y': '1e100' is too large for float32");
   EXPECT_DATA_ERROR(Preprocessor::fit(parse_csv("x,y\n1e300,a\n-1e300,b\n", "huge.csv"), target("y")),
                     "huge.csv: column 'x': values too large");
 }

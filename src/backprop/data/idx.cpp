@@ -152,11 +152,14 @@ Tensor IdxArray::to_tensor(float scale, std::string_view source) const {
     for (int v = 0; v < 256; ++v) table[v] = static_cast<float>(v) * scale;
     for (int64_t i = 0; i < n; ++i) t[i] = table[bytes[i]];
   } else {
-    for (int64_t i = 0; i < n; ++i) t[i] = static_cast<float>(value(i) * scale);
+    constexpr double kFloatMax = std::numeric_limits<float>::max();
+    for (int64_t i = 0; i < n; ++i) {
+      const double v = value(i) * static_cast<double>(scale);
+      if (!(std::fabs(v) <= kFloatMax))  // NaN, Inf, or beyond float32
+        fail(source, 0, "element " + std::to_string(i) + " is not finite as float32 (" + std::to_string(value(i)) + ")");
+      t[i] = static_cast<float>(v);
+    }
   }
-  for (int64_t i = 0; i < n; ++i)
-    if (!std::isfinite(t[i]))
-      fail(source, 0, "element " + std::to_string(i) + " is not finite as float32 (" + std::to_string(value(i)) + ")");
   return t;
 }
 
@@ -184,18 +187,24 @@ IdxArray parse_idx(const uint8_t* data, size_t size, std::string_view source, in
   if (in.read(dimbuf, dim_bytes) != dim_bytes)
     fail(source, 0, "truncated IDX header: " + std::to_string(ndims) + " dimension sizes declared, not all present");
 
-  // Declared data size, checked against the limit before any allocation.
-  int64_t total = esize;
+  // Declared data size, checked against the limit before any allocation. The product of
+  // the non-zero sizes must be within the limit too, even when a zero size makes the array
+  // empty: (2^32-1) x (2^32-1) x 0 is no shape anyone means, and its partial products
+  // would overflow whoever multiplies the sizes next.
+  int64_t nonzero = esize;  // saturates at max_bytes + 1
+  bool empty = false;
   std::string dims_text;
   for (int i = 0; i < ndims; ++i) {
     const int64_t d = be32(dimbuf + 4 * i);
     out.dims.push_back(d);
     dims_text += (i ? " x " : "") + std::to_string(d);
-    if (d != 0 && total > max_bytes / d) total = max_bytes + 1;  // saturate: too big either way
-    else total *= d;
+    if (d == 0) empty = true;
+    else if (nonzero > max_bytes / d) nonzero = max_bytes + 1;
+    else nonzero *= d;
   }
-  if (total > max_bytes)
+  if (nonzero > max_bytes)
     fail(source, 0, "IDX sizes " + dims_text + " declare more than the limit of " + std::to_string(max_bytes) + " bytes");
+  const int64_t total = empty ? 0 : nonzero;
 
   const auto expected = static_cast<size_t>(total);
   if (!in.gzip()) {

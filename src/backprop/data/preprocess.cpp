@@ -6,6 +6,7 @@
 #include <cctype>
 #include <charconv>
 #include <cmath>
+#include <limits>
 #include <set>
 #include <unordered_set>
 
@@ -22,6 +23,10 @@ std::string_view trim(std::string_view s) {
 }
 
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
+
+// True if v converts to a finite float32 (checked before converting: a double outside
+// the float range has no float value).
+bool fits_float(double v) { return std::fabs(v) <= static_cast<double>(std::numeric_limits<float>::max()); }
 
 // For a decimal number that std::from_chars found out of range: true if it is too small
 // (underflow, becomes 0) rather than too large. Decides by the decimal exponent of the
@@ -154,6 +159,10 @@ FeatureColumn fit_column(const Table& t, int64_t col, std::span<const int64_t> r
       const Cell& c = t.cell(r, col);
       if (c.missing) continue;
       const double v = cell_number(t, r, c, what);
+      // Unscaled values go to the features as they are; scaled ones stay within about
+      // sqrt(n) standard deviations of the mean and always fit.
+      if (!o.standardize && !fits_float(v))
+        fail(t.where(r), 0, what + ": " + quote_text(c.text) + " is too large for float32");
       ++n;
       const double delta = v - mean;
       mean += delta / static_cast<double>(n);
@@ -284,7 +293,9 @@ Preprocessor Preprocessor::fit(const Table& t, std::span<const int64_t> rows, co
   }
 
   if (p.task_ == Task::Regression) {
-    for (int64_t r : rows) cell_number(t, r, t.cell(r, tcol), what);  // every value must be a finite number
+    for (int64_t r : rows)  // every value must be a number that fits float32
+      if (!fits_float(cell_number(t, r, t.cell(r, tcol), what)))
+        fail(t.where(r), 0, what + ": " + quote_text(t.cell(r, tcol).text) + " is too large for float32");
   } else {
     p.target_values_ = class_order(distinct);
     const auto& values = p.target_values_;
@@ -400,10 +411,10 @@ Dataset Preprocessor::encode(const Table& t, std::span<const int64_t> rows, bool
       const Cell& cell = t.cell(r, src_col[c]);
       if (fc.kind == ColumnKind::Numeric) {
         const double v = cell.missing ? fc.impute : cell_number(t, r, cell, col_label(fc.name));
-        const auto f = static_cast<float>((v - fc.center) / fc.scale);
-        if (!std::isfinite(f))
+        const double z = (v - fc.center) / fc.scale;
+        if (!fits_float(z))
           fail(t.where(r), 0, col_label(fc.name) + ": " + quote_text(cell.text) + " is too large for float32 after scaling");
-        *out++ = f;
+        *out++ = static_cast<float>(z);
       } else {
         const auto& cats = fc.categories;
         if (!cell.missing) {
@@ -426,9 +437,9 @@ Dataset Preprocessor::encode(const Table& t, std::span<const int64_t> rows, bool
                                 join_names(target_values_) + ")");
       ds.labels[i] = it->second;
     } else {
-      const auto f = static_cast<float>(cell_number(t, r, cell, target_what));
-      if (!std::isfinite(f)) fail(t.where(r), 0, target_what + ": " + quote_text(cell.text) + " is too large for float32");
-      ds.targets[i] = f;
+      const double v = cell_number(t, r, cell, target_what);
+      if (!fits_float(v)) fail(t.where(r), 0, target_what + ": " + quote_text(cell.text) + " is too large for float32");
+      ds.targets[i] = static_cast<float>(v);
     }
   }
   if (with_target) ds.validate(t.source);
