@@ -5,20 +5,12 @@
 
 namespace bp::data {
 
-const char* task_name(Task task) {
-  switch (task) {
-    case Task::Regression: return "regression";
-    case Task::Binary: return "binary";
-    case Task::Multiclass: return "multiclass";
-  }
-  return "?";
-}
-
 Task task_from_name(std::string_view name) {
-  if (name == "regression") return Task::Regression;
-  if (name == "binary") return Task::Binary;
-  if (name == "multiclass") return Task::Multiclass;
-  throw DataError("unknown task " + quote_text(name) + " (expected regression, binary or multiclass)");
+  try {
+    return task_from_string(std::string(name));
+  } catch (const std::invalid_argument&) {
+    throw DataError("unknown task " + quote_text(name) + " (expected regression, binary or multiclass)");
+  }
 }
 
 Dataset Dataset::subset(std::span<const int64_t> rows) const {

@@ -10,13 +10,15 @@
 
 #include "backprop/data/error.hpp"
 #include "backprop/tensor/tensor.hpp"
+#include "backprop/util/task.hpp"
 
 namespace bp::data {
 
-enum class Task { Regression, Binary, Multiclass };
+// The project's one Task (util/task.hpp), named here for the data module's users.
+using Task = ::bp::Task;
 
 // "regression" / "binary" / "multiclass", and back (DataError on anything else).
-const char* task_name(Task task);
+using ::bp::task_name;
 Task task_from_name(std::string_view name);
 
 struct Dataset {

@@ -11,7 +11,7 @@ Task task_from_string(const std::string& s) {
   throw std::invalid_argument("unknown task '" + s + "' (choose regression, binary, multiclass)");
 }
 
-std::string to_string(Task t) {
+const char* task_name(Task t) {
   switch (t) {
     case Task::Regression: return "regression";
     case Task::Binary: return "binary";
@@ -19,5 +19,7 @@ std::string to_string(Task t) {
   }
   return "?";
 }
+
+std::string to_string(Task t) { return task_name(t); }
 
 }  // namespace bp

@@ -14,5 +14,6 @@ enum class Task { Regression, Binary, Multiclass };
 // std::invalid_argument listing the choices otherwise.
 Task task_from_string(const std::string& s);
 std::string to_string(Task t);
+const char* task_name(Task t);  // the same, as a C string
 
 }  // namespace bp
