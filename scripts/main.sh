@@ -5,4 +5,4 @@ set -e
 cd "$(dirname "$0")/.."
 sh scripts/deps.sh
 sh scripts/build.sh
-exec ./build/backprop demo
+exec ./build/backprop train --data fashion-mnist --output fashion-mnist-mlp.safetensors "$@"

@@ -8,22 +8,6 @@
 
 namespace bp {
 
-Task task_from_string(const std::string& s) {
-  if (s == "regression") return Task::Regression;
-  if (s == "binary") return Task::Binary;
-  if (s == "multiclass" || s == "classification") return Task::Multiclass;
-  throw std::invalid_argument("unknown task '" + s + "' (choose regression, binary, multiclass)");
-}
-
-std::string to_string(Task t) {
-  switch (t) {
-    case Task::Regression: return "regression";
-    case Task::Binary: return "binary";
-    case Task::Multiclass: return "multiclass";
-  }
-  return "?";
-}
-
 namespace nn {
 
 namespace {

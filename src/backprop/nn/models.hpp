@@ -7,16 +7,9 @@
 #include <vector>
 
 #include "backprop/nn/module.hpp"
+#include "backprop/util/task.hpp"
 
 namespace bp {
-
-// What a network predicts, which fixes its output layer and default loss:
-//   Regression  — linear outputs, squared error
-//   Binary      — one logit, sigmoid + cross-entropy
-//   Multiclass  — one logit per class, softmax + cross-entropy
-enum class Task { Regression, Binary, Multiclass };
-Task task_from_string(const std::string& s);
-std::string to_string(Task t);
 
 namespace nn {
 

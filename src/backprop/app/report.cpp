@@ -1,0 +1,183 @@
+#include "backprop/app/report.hpp"
+
+#include <cmath>
+#include <cstdio>
+#include <stdexcept>
+
+#include "backprop/eval/metrics.hpp"
+#include "backprop/eval/multiclass.hpp"
+
+namespace bp::app {
+
+namespace {
+std::string grouped(double v) {  // 28100 -> "28,100"
+  const std::string digits = std::to_string(std::llabs(std::llround(v)));
+  std::string out = v < 0 ? "-" : "";
+  for (size_t i = 0; i < digits.size(); ++i) {
+    if (i > 0 && (digits.size() - i) % 3 == 0) out += ',';
+    out += digits[i];
+  }
+  return out;
+}
+
+nlohmann::json number_or_null(double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); }
+}  // namespace
+
+nlohmann::json training_report(const DataSpec& data, const Prepared& prepared, const TrainSpec& spec, const Trained& t) {
+  nlohmann::json epochs = nlohmann::json::array();
+  double samples_per_s = 0;
+  for (const auto& e : t.history.history) {
+    epochs.push_back({{"epoch", e.epoch},
+                      {"lr", e.lr},
+                      {"loss", number_or_null(e.train.loss)},
+                      {"accuracy", number_or_null(e.train.accuracy)},
+                      {"val_loss", number_or_null(e.validation.loss)},
+                      {"val_accuracy", number_or_null(e.validation.accuracy)},
+                      {"seconds", e.seconds},
+                      {"samples_per_second", e.samples_per_second}});
+    samples_per_s += e.samples_per_second;
+  }
+  if (!t.history.history.empty()) samples_per_s /= static_cast<double>(t.history.history.size());
+  return {{"command", "train"},
+          {"data", {{"spec", data.to_json()}, {"description", prepared.description}, {"train_rows", prepared.train.size()},
+                    {"test_rows", prepared.test.size()}}},
+          {"training",
+           {{"model", spec.model.name},
+            {"architecture", t.model->config()},
+            {"parameters", nn::parameter_count(*t.model)},
+            {"task", to_string(t.task)},
+            {"optimizer", {{"name", spec.optimizer.name}, {"lr", spec.optimizer.lr}, {"momentum", spec.optimizer.momentum},
+                           {"weight_decay", spec.optimizer.weight_decay}}},
+            {"loss", train::to_string(spec.fit.loss)},
+            {"schedule", spec.fit.schedule},
+            {"epochs", spec.fit.epochs},
+            {"batch_size", spec.fit.batch_size},
+            {"seed", spec.model.seed},
+            {"validation_fraction", spec.validation_fraction},
+            {"patience", spec.fit.patience},
+            {"best_epoch", t.history.best_epoch},
+            {"stopped_early", t.history.stopped_early},
+            {"seconds", t.seconds},
+            {"mean_samples_per_second", samples_per_s},
+            {"history", epochs}}}};
+}
+
+std::string describe_training(const nlohmann::json& r) {
+  const auto& t = r.at("training");
+  char buf[512];
+  std::snprintf(buf, sizeof buf, "model %s (%s parameters), %s lr %g, %zu epochs of batch %lld: %.1f s, %s samples/s%s",
+                t.at("model").get<std::string>().c_str(), grouped(t.at("parameters").get<double>()).c_str(),
+                t.at("optimizer").at("name").get<std::string>().c_str(), t.at("optimizer").at("lr").get<double>(),
+                t.at("history").size(), t.at("batch_size").get<long long>(), t.at("seconds").get<double>(),
+                grouped(t.at("mean_samples_per_second").get<double>()).c_str(),
+                t.at("stopped_early").get<bool>() ? (", stopped early; kept epoch " + std::to_string(t.at("best_epoch").get<int>())).c_str() : "");
+  return buf;
+}
+
+std::vector<double> positive_scores(nn::Module& model, const Tensor& x) {
+  Tensor p = train::predict(model, Task::Binary, x);
+  return std::vector<double>(p.data(), p.data() + p.numel());
+}
+
+nlohmann::json evaluate(nn::Module& model, Task task, const std::vector<std::string>& class_names, const data::Dataset& d,
+                        train::Loss loss, const eval::Calibrator* calibrator) {
+  if (d.size() == 0) throw std::invalid_argument("cannot evaluate on an empty data set");
+  if (d.task != task)
+    throw std::invalid_argument("the data is a " + to_string(d.task) + " task but the model was trained for " + to_string(task));
+  if (calibrator && task != Task::Binary) throw std::invalid_argument("calibration applies to binary models only");
+  nlohmann::json ev;
+  ev["examples"] = d.size();
+  ev["task"] = to_string(task);
+  const train::Scores sc = train::score(model, task, loss, d.x, targets_of(d));
+  ev["loss"] = sc.loss;
+  Tensor out = train::predict(model, task, d.x);
+  if (task == Task::Regression) {
+    std::vector<double> y(d.targets.data(), d.targets.data() + d.targets.numel());
+    std::vector<double> p(out.data(), out.data() + out.numel());
+    ev["rmse"] = eval::rmse(y, p);
+    ev["mae"] = eval::mae(y, p);
+    ev["r2"] = eval::r2_score(y, p);
+    return ev;
+  }
+  const int k = task == Task::Binary ? 2 : static_cast<int>(out.dim(1));
+  std::vector<int> labels(d.labels.begin(), d.labels.end());
+  std::vector<double> probs;
+  if (task == Task::Binary) {
+    std::vector<double> pos(out.data(), out.data() + out.numel());
+    if (calibrator) pos = calibrator->apply(pos);
+    for (double p : pos) {
+      probs.push_back(1 - p);
+      probs.push_back(p);
+    }
+    try {
+      const eval::BinaryMetrics m = eval::binary_metrics(pos, labels);
+      ev["metrics"] = {{"ACC", m.acc}, {"FSC", m.fsc}, {"LFT", m.lft}, {"ROC", m.roc},
+                       {"APR", m.apr}, {"BEP", m.bep}, {"RMS", m.rms}, {"MXE", m.mxe}};
+    } catch (const std::invalid_argument& e) {
+      ev["metrics_note"] = e.what();  // e.g. one class only: ROC is undefined
+    }
+    if (calibrator) ev["calibration"] = calibrator->to_json();
+  } else {
+    probs.assign(out.data(), out.data() + out.numel());
+  }
+  const std::vector<int> pred = eval::argmax_rows(probs, k);
+  ev["accuracy"] = eval::multiclass_accuracy(labels, pred);
+  ev["log_loss"] = eval::log_loss(labels, probs, k);
+  ev["macro_f1"] = eval::macro_f1(labels, pred, k);
+  ev["class_names"] = class_names;
+  ev["confusion_matrix"] = eval::confusion_matrix(labels, pred, k);
+  if (task == Task::Multiclass) {
+    try {
+      ev["roc_auc_one_vs_rest"] = eval::one_vs_rest_auc(labels, probs, k);
+    } catch (const std::invalid_argument& e) {
+      ev["roc_auc_note"] = e.what();
+    }
+  }
+  return ev;
+}
+
+std::string format_evaluation(const nlohmann::json& ev) {
+  std::string s;
+  char buf[256];
+  auto add = [&](const char* name, const char* key, double scale = 1, const char* unit = "") {
+    if (ev.contains(key) && ev.at(key).is_number()) {
+      std::snprintf(buf, sizeof buf, "  %-10s %.4f%s\n", name, ev.at(key).get<double>() * scale, unit);
+      s += buf;
+    }
+  };
+  add("loss", "loss");
+  if (ev.contains("accuracy")) {
+    std::snprintf(buf, sizeof buf, "  %-10s %.2f%%\n", "accuracy", 100 * ev.at("accuracy").get<double>());
+    s += buf;
+  }
+  add("log loss", "log_loss");
+  add("macro-F1", "macro_f1");
+  add("RMSE", "rmse");
+  add("MAE", "mae");
+  add("R²", "r2");
+  if (ev.contains("metrics")) {
+    s += "  ";
+    for (const char* m : {"ACC", "FSC", "LFT", "ROC", "APR", "BEP", "RMS", "MXE"}) {
+      std::snprintf(buf, sizeof buf, "%s %.4f  ", m, ev.at("metrics").at(m).get<double>());
+      s += buf;
+    }
+    s += "\n";
+  }
+  if (ev.contains("metrics_note")) s += "  (" + ev.at("metrics_note").get<std::string>() + ")\n";
+  if (ev.contains("confusion_matrix")) {
+    std::vector<std::vector<int64_t>> cm = ev.at("confusion_matrix");
+    std::vector<std::string> names = ev.value("class_names", std::vector<std::string>());
+    s += "  confusion matrix (rows: true class, columns: predicted)\n";
+    std::string table = eval::format_confusion_matrix(cm, names);
+    size_t start = 0;
+    while (start < table.size()) {
+      size_t end = table.find('\n', start);
+      if (end == std::string::npos) end = table.size();
+      s += "    " + table.substr(start, end - start) + "\n";
+      start = end + 1;
+    }
+  }
+  return s;
+}
+
+}  // namespace bp::app

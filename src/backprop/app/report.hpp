@@ -1,0 +1,34 @@
+// What `train` and `evaluate` print and write to --report: one JSON object per result, and
+// its human-readable text.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "backprop/app/source.hpp"
+#include "backprop/app/train.hpp"
+#include "backprop/eval/calibration.hpp"
+
+namespace bp::app {
+
+// The training run: data, model, optimizer, epochs with their scores, time.
+nlohmann::json training_report(const DataSpec& data, const Prepared& prepared, const TrainSpec& spec, const Trained& t);
+// "model mlp (235,146 parameters), adam lr 0.001, 10 epochs of batch 128: 21.3 s, 28,100 samples/s"
+std::string describe_training(const nlohmann::json& report);
+
+// Scores of a model on a data set:
+//   classification: loss, accuracy, log loss, macro-F1, confusion matrix; binary adds the
+//   eight metrics of Caruana & Niculescu-Mizil (ACC FSC LFT ROC APR BEP RMS MXE), multi-class
+//   the one-vs-rest ROC area per class;
+//   regression: loss, RMSE, MAE, R².
+// With a calibrator (binary only), the positive-class probabilities go through it first.
+nlohmann::json evaluate(nn::Module& model, Task task, const std::vector<std::string>& class_names,
+                        const data::Dataset& d, train::Loss loss, const eval::Calibrator* calibrator = nullptr);
+std::string format_evaluation(const nlohmann::json& ev);
+
+// P(positive) of each row for a binary model (column 0 of train::predict).
+std::vector<double> positive_scores(nn::Module& model, const Tensor& x);
+
+}  // namespace bp::app

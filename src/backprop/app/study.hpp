@@ -1,0 +1,50 @@
+// The protocol of Caruana & Niculescu-Mizil (ICML 2006) on one data set and one or more
+// binary views of it, with the project's models (`backprop study`):
+//   * up to 5000 random cases train (at most 80 % of the rows), all others are the final test set;
+//   * 5 trials by 5-fold cross-validation on the training cases: 4/5 train a model, the
+//     other 1/5 (the validation set) fits the calibrators and picks each learner's
+//     parameters, separately for every metric (as the paper does);
+//   * learners: logistic regression (a grid of learning rates), the perceptron (its margin
+//     as the score, min–max scaled with the validation set's range and clipped to [0, 1]),
+//     and MLPs over a grid of hidden sizes and learning rates; each uncalibrated, with
+//     Platt scaling and with isotonic regression;
+//   * test-set metrics averaged over the trials; normalized scores against the baseline and
+//     the best model per problem (eval/study.hpp).
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "backprop/app/source.hpp"
+#include "backprop/eval/study.hpp"
+
+namespace bp::app {
+
+struct StudyOptions {
+  DataSpec data;                             // the CSV, target column, ignored columns
+  std::vector<std::string> views;            // named views (LETTER.P1, …); or data.positive for one problem
+  int64_t max_train = 5000;
+  int trials = 5;                            // folds of the cross-validation
+  uint64_t seed = 1;
+  std::vector<std::vector<int64_t>> mlp_hidden{{16}, {64}};
+  std::vector<double> mlp_lrs{0.001, 0.01};
+  int mlp_epochs = 30;
+  std::vector<double> lr_lrs{0.1, 1.0};      // logistic regression (full-batch gradient descent)
+  int lr_epochs = 200;
+  int perceptron_epochs = 20;
+};
+
+struct StudyResult {
+  eval::StudyTable table;                    // normalized, per model × calibration
+  std::vector<std::string> problems;
+  double seconds = 0;
+};
+
+// `progress` receives a line per finished (problem, trial).
+StudyResult run_study(const StudyOptions& o, const std::function<void(const std::string&)>& progress);
+
+// Raw metrics per problem in the paper's layout (MODEL, CAL, eight metrics).
+std::string format_raw_rows(const eval::StudyTable& t);
+
+}  // namespace bp::app

@@ -1,0 +1,10 @@
+// The data module in one include: readers (CSV, IDX, Fashion-MNIST), the Preprocessor that
+// turns a table into numbers, Dataset, and splits / mini-batches. See docs/data.md.
+#pragma once
+
+#include "backprop/data/csv.hpp"
+#include "backprop/data/dataset.hpp"
+#include "backprop/data/error.hpp"
+#include "backprop/data/idx.hpp"
+#include "backprop/data/preprocess.hpp"
+#include "backprop/data/split.hpp"

@@ -1,0 +1,86 @@
+// Model files: one safetensors file holds a trained model whole — the architecture, the
+// weights, and what turns raw data into the network's input (category maps, imputation
+// values, standardisation) — so that `backprop predict` needs nothing else, and Python's
+// `safetensors` (or 20 lines of plain Python) reads the weights. The layout, the metadata keys
+// and the version policy are in docs/model-files.md.
+//
+//   save_model(path, *net, {.task = Task::Multiclass, .class_names = {...}, .preprocessing = p});
+//   io::ModelFile m = io::load_model(path);      // m.module is in eval mode
+//   Tensor logits = m.module->forward(Var(x)).value();
+#pragma once
+
+#include <filesystem>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "backprop/io/safetensors.hpp"
+#include "backprop/nn/models.hpp"
+
+namespace bp::io {
+
+// The model-file format this build writes. It reads every version from 1 up to this one;
+// a file of a newer version is refused with a message saying so.
+inline constexpr int kFormatVersion = 1;
+
+// The library version recorded in the files this build writes (informational only; loading
+// never depends on it). Keep in step with project(VERSION) in CMakeLists.txt.
+#ifdef BACKPROP_VERSION
+inline constexpr const char* kLibraryVersion = BACKPROP_VERSION;
+#else
+inline constexpr const char* kLibraryVersion = "0.1.0";
+#endif
+
+// The __metadata__ keys of a model file (all values are strings; the structured ones hold
+// JSON text).
+namespace keys {
+inline constexpr const char* kFormatVersion = "backprop.format_version";    // "1"
+inline constexpr const char* kLibraryVersion = "backprop.library_version";  // "0.1.0"
+inline constexpr const char* kArchitecture = "backprop.architecture";       // JSON: Module::config()
+inline constexpr const char* kTask = "backprop.task";                       // "multiclass", …
+inline constexpr const char* kClassNames = "backprop.class_names";          // JSON array of strings
+inline constexpr const char* kPreprocessing = "backprop.preprocessing";     // JSON (null if none)
+inline constexpr const char* kCalibrator = "backprop.calibrator";           // JSON (null if none)
+inline constexpr const char* kExtra = "backprop.extra";                     // JSON (null if none)
+}  // namespace keys
+
+// Everything a model file holds besides the module. io does not interpret the JSON parts:
+// their owners (data/ for preprocessing, eval/ for the calibrator) do.
+struct ModelInfo {
+  Task task = Task::Multiclass;
+  std::vector<std::string> class_names;  // index = class id; empty for regression or if unknown
+  nlohmann::json preprocessing;          // null: none
+  nlohmann::json calibrator;             // null: none
+  nlohmann::json extra;                  // anything else worth keeping (training options, metrics, …)
+};
+
+struct ModelFile {
+  std::unique_ptr<nn::Module> module;
+  ModelInfo info;
+  // Filled by load_model from the file; ignored by save_model.
+  int format_version = kFormatVersion;
+  std::string library_version;
+};
+
+// Saves `module` (architecture from config(), parameters by parameter_names(), buffers by
+// buffer_names()) and `info` to `path`, atomically: on failure `path` is untouched and no
+// temporary file is left. Refuses (ModelFileError) a module with NaN or infinite weights,
+// duplicate tensor names, or JSON that is not valid UTF-8.
+void save_model(const std::filesystem::path& path, nn::Module& module, const ModelInfo& info);
+void save_model(const std::filesystem::path& path, const ModelFile& file);
+
+// Reads `path`, checks everything (container, format version, metadata, architecture, that
+// the tensors are exactly the architecture's parameters and buffers with their shapes, that
+// every weight is finite), rebuilds the module with nn::module_from_config and copies the
+// weights in. The module comes back in eval mode (set_training(false)). Throws ModelFileError.
+ModelFile load_model(const std::filesystem::path& path);
+
+// Loads the weights of `path` into an existing module, which must have exactly the file's
+// tensors with their shapes; if the file records an architecture, it must equal
+// module.config() (so a file for another architecture is refused even where the shapes
+// happen to fit). Nothing is copied unless everything fits. Works for any F32 safetensors
+// file whose names match, such as one written from Python. Throws ModelFileError.
+void load_weights(const std::filesystem::path& path, nn::Module& module);
+
+}  // namespace bp::io

@@ -1,0 +1,180 @@
+// The `backprop` command end to end: train → save → evaluate → predict on real files, and one
+// clear message with a non-zero exit for each kind of bad input.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "../test_util.hpp"
+
+namespace {
+
+namespace fs = std::filesystem;
+
+struct Result {
+  int code;
+  std::string out;
+};
+
+// Runs the real binary through the shell, stdout and stderr together.
+Result run(const std::string& args) {
+  const std::string cmd = std::string(BACKPROP_BINARY_DIR) + "/backprop " + args + " 2>&1";
+  FILE* p = popen(cmd.c_str(), "r");
+  Result r{-1, ""};
+  if (!p) return r;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
+  const int status = pclose(p);
+  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
+}
+
+class Cli : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("backprop_cli_" + std::to_string(getpid()) + "_" +
+                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+  std::string path(const std::string& name) const { return (dir_ / name).string(); }
+  std::string write(const std::string& name, const std::string& text) const {
+    std::ofstream(path(name)) << text;
+    return path(name);
+  }
+  // Fails the test unless the command failed with exactly one "backprop: error:" line that
+  // contains `fragment`.
+  void expect_error(const std::string& args, const std::string& fragment) {
+    Result r = run(args);
+    EXPECT_NE(r.code, 0) << args << "\n" << r.out;
+    EXPECT_NE(r.out.find(fragment), std::string::npos) << "expected '" << fragment << "' in:\n" << r.out;
+    EXPECT_EQ(r.out.find("terminate called"), std::string::npos) << r.out;
+    EXPECT_EQ(r.out.find("Segmentation"), std::string::npos) << r.out;
+  }
+  fs::path dir_;
+};
+
+const std::string kSmall =
+    "a,b,color,y\n"
+    "1,2,red,yes\n3,1,blue,no\n2,2,red,yes\n5,1,blue,no\n1,3,red,yes\n4,0,blue,no\n2,3,red,yes\n6,1,blue,no\n"
+    "1,2,red,yes\n3,1,blue,no\n2,2,red,yes\n5,1,blue,no\n1,3,red,yes\n4,0,blue,no\n2,3,red,yes\n6,1,blue,no\n";
+
+TEST_F(Cli, HelpOnEverySubcommand) {
+  for (const char* sub : {"train", "evaluate", "predict", "tune"}) {
+    Result r = run(std::string(sub) + " --help");
+    EXPECT_EQ(r.code, 0) << sub;
+    EXPECT_NE(r.out.find("--"), std::string::npos) << sub;
+  }
+  Result r = run("--help");
+  EXPECT_EQ(r.code, 0);
+  EXPECT_NE(r.out.find("train"), std::string::npos);
+}
+
+TEST_F(Cli, TrainSaveEvaluatePredictOnACsv) {
+  const std::string model = path("m.safetensors"), report = path("r.json");
+  Result t = run("train --data " + bp::testing::shared_data("BreastCancer.csv") +
+                 " --target Class --ignore Id --hidden 16 --epochs 30 --batch-size 16 --lr 0.01 -q --output " + model +
+                 " --report " + report);
+  ASSERT_EQ(t.code, 0) << t.out;
+  EXPECT_NE(t.out.find("accuracy"), std::string::npos) << t.out;
+  ASSERT_TRUE(fs::exists(model));
+  nlohmann::json rep = nlohmann::json::parse(std::ifstream(report));
+  EXPECT_EQ(rep.at("training").at("task"), "binary");
+  EXPECT_GT(rep.at("test").at("accuracy").get<double>(), 0.9);  // benign/malignant is easy: ~96 %
+  EXPECT_EQ(rep.at("test").at("examples").get<int>(), 140);      // 20 % of 699, stratified
+
+  Result e = run("evaluate --model " + model + " --report " + path("e.json"));
+  ASSERT_EQ(e.code, 0) << e.out;
+  nlohmann::json ev = nlohmann::json::parse(std::ifstream(path("e.json")));
+  // The same rows and the same weights: the same accuracy as train reported.
+  EXPECT_EQ(ev.at("evaluation").at("accuracy"), rep.at("test").at("accuracy"));
+  EXPECT_TRUE(ev.at("evaluation").contains("metrics"));  // binary: the eight metrics
+
+  Result p1 = run("predict --model " + model + " --data " + bp::testing::shared_data("BreastCancer.csv") + " -o " + path("p1.csv"));
+  ASSERT_EQ(p1.code, 0) << p1.out;
+  Result p2 = run("predict --model " + model + " --data " + bp::testing::shared_data("BreastCancer.csv") + " -o " + path("p2.csv"));
+  ASSERT_EQ(p2.code, 0) << p2.out;
+  std::ifstream f1(path("p1.csv")), f2(path("p2.csv"));
+  std::string a((std::istreambuf_iterator<char>(f1)), {}), b((std::istreambuf_iterator<char>(f2)), {});
+  EXPECT_EQ(a, b);
+  EXPECT_EQ(a.substr(0, a.find('\n')), "row,prediction,p_benign,p_malignant");
+  EXPECT_EQ(std::count(a.begin(), a.end(), '\n'), 700);  // header + 699 rows
+}
+
+TEST_F(Cli, RegressionReportsRmseMaeR2) {
+  Result t = run("train --data " + bp::testing::shared_data("Servo.csv") +
+                 " --hidden 32 --epochs 100 --batch-size 16 --lr 0.01 -q --output " + path("s.safetensors"));
+  ASSERT_EQ(t.code, 0) << t.out;
+  for (const char* k : {"RMSE", "MAE", "R²"}) EXPECT_NE(t.out.find(k), std::string::npos) << t.out;
+}
+
+TEST_F(Cli, TuneChoosesALearningRateByCrossValidation) {
+  Result t = run("tune --data " + bp::testing::shared_data("Sonar.csv") +
+                 " --lrs 0.1,0.001 --folds 3 --hidden 8 --epochs 5 --batch-size 16 -q --output " + path("t.safetensors") +
+                 " --report " + path("t.json"));
+  ASSERT_EQ(t.code, 0) << t.out;
+  EXPECT_NE(t.out.find("3-fold"), std::string::npos) << t.out;
+  EXPECT_NE(t.out.find("chosen: lr"), std::string::npos) << t.out;
+  nlohmann::json rep = nlohmann::json::parse(std::ifstream(path("t.json")));
+  EXPECT_EQ(rep.at("tuning").at("candidates").size(), 2u);
+}
+
+TEST_F(Cli, BadOptionsAreRefused) {
+  expect_error("", "subcommand");
+  expect_error("train --bogus", "--bogus");
+  expect_error("train --lr -1", "--lr");
+  expect_error("train --lr abc", "--lr");
+  expect_error("train --epochs 0", "--epochs");
+  expect_error("train --hidden 12,abc", "--hidden");
+  expect_error("train --optimizer sgdd", "unknown optimizer 'sgdd'");
+  expect_error("train --activation relux", "unknown activation 'relux'");
+  expect_error("train --schedule step:x", "unknown schedule");
+  expect_error("train --model transformer", "unknown model 'transformer'");
+  expect_error("train --task clustering", "--task");
+}
+
+TEST_F(Cli, BadDataGetsOneClearMessage) {
+  const std::string small = write("small.csv", kSmall);
+  expect_error("train --data " + path("nope.csv"), "nope.csv");
+  expect_error("train --data " + write("fields.csv", "a,b,y\n1,2,x\n1,2\n"), "fields.csv:3");
+  expect_error("train --data " + write("quote.csv", "a,y\n\"1,x\n"), "quote.csv");
+  expect_error("train --data " + small + " --target colour", "colour");
+  expect_error("train --data " + write("empty.csv", "a,b,y\n"), "empty.csv");
+  expect_error("train --data " + write("nan.csv", "a,y\n1,x\nnan,y\n2,x\n3,y\n"), "nan.csv:3");
+  expect_error("train --data " + write("inf.csv", "a,y\n1,x\ninf,y\n2,x\n3,y\n"), "inf.csv:3");
+  expect_error("train --data " + write("text.csv", "a,b,y\n1,2,x\n2,3,y\n3,4,x\n4,5,y\n5,oops,x\n6,7,y\n7,8,x\n8,9,y\n9,1,x\n10,2,y\n"),
+               "text.csv");
+}
+
+TEST_F(Cli, UnseenClassAtPredictionTime) {
+  const std::string small = write("small.csv", kSmall), model = path("m.safetensors");
+  ASSERT_EQ(run("train --data " + small + " --hidden 4 --epochs 2 -q --test-fraction 0 -o " + model).code, 0);
+  expect_error("predict --model " + model + " --data " + write("new.csv", "a,b,color,y\n1,2,green,yes\n"), "green");
+  expect_error("evaluate --model " + model + " --data " + write("newy.csv", "a,b,color,y\n1,2,red,maybe\n") + " --part all",
+               "maybe");
+}
+
+TEST_F(Cli, BadModelFilesAreRefused) {
+  const std::string small = write("small.csv", kSmall), model = path("m.safetensors");
+  ASSERT_EQ(run("train --data " + small + " --hidden 4 --epochs 2 -q --test-fraction 0 -o " + model).code, 0);
+  const auto size = fs::file_size(model);
+  fs::copy_file(model, path("cut.safetensors"));
+  fs::resize_file(path("cut.safetensors"), size - 7);
+  expect_error("evaluate --model " + path("cut.safetensors") + " --data " + small + " --part all", "cut.safetensors");
+  expect_error("evaluate --model " + write("junk.safetensors", "not a model at all") + " --data " + small, "junk.safetensors");
+  expect_error("evaluate --model " + path("missing.safetensors"), "missing.safetensors");
+}
+
+TEST_F(Cli, WrongTaskForTheModelIsRefused) {
+  const std::string small = write("small.csv", kSmall), model = path("m.safetensors");
+  ASSERT_EQ(run("train --data " + small + " --hidden 4 --epochs 2 -q --test-fraction 0 -o " + model).code, 0);
+  expect_error("evaluate --model " + model + " --data " + bp::testing::shared_data("Servo.csv") + " --part all", "Servo");
+  expect_error("evaluate --model " + model + " --calibrate sigmoid", "--calibrate");
+}
+
+}  // namespace

@@ -1,0 +1,118 @@
+#include <gtest/gtest.h>
+
+#include <chrono>
+
+#include "backprop/data/csv.hpp"
+#include "data_test_util.hpp"
+
+using namespace bp::data;
+using bp::data::testing::shared_data;
+using bp::data::testing::write_temp;
+
+TEST(DataCsv, ParsesQuotesEscapesAndMissing) {
+  const Table t = parse_csv("a,\"b c\",d\r\n1,\"x,\"\"y\"\"\",NA\r\n,\"\",\" NA \"\r\n\"multi\nline\",2,3", "mem.csv");
+  ASSERT_EQ(t.num_cols(), 3);
+  ASSERT_EQ(t.num_rows(), 3);
+  EXPECT_EQ(t.columns[1], "b c");
+  EXPECT_EQ(t.cell(0, 1).text, "x,\"y\"");
+  EXPECT_TRUE(t.cell(0, 1).quoted);
+  EXPECT_FALSE(t.cell(0, 0).quoted);
+  EXPECT_TRUE(t.cell(0, 2).missing);
+  EXPECT_TRUE(t.cell(1, 0).missing);
+  EXPECT_TRUE(t.cell(1, 1).missing);
+  EXPECT_TRUE(t.cell(1, 2).missing);
+  EXPECT_EQ(t.cell(2, 0).text, "multi\nline");
+  EXPECT_EQ(t.lines, (std::vector<int64_t>{2, 3, 4}));
+  EXPECT_EQ(t.count_missing(1), 1);
+}
+
+TEST(DataCsv, LineEndingsBomAndBlankLines) {
+  const Table lf = parse_csv("\xEF\xBB\xBFx,y\n1,2\n\n3,4\n\n");
+  const Table cr = parse_csv("x,y\r1,2\r3,4");
+  for (const Table* t : {&lf, &cr}) {
+    EXPECT_EQ(t->columns, (std::vector<std::string>{"x", "y"}));
+    ASSERT_EQ(t->num_rows(), 2);
+    EXPECT_EQ(t->cell(1, 1).text, "4");
+  }
+  EXPECT_EQ(lf.lines[1], 4);  // the blank line 3 is skipped but still counted
+}
+
+TEST(DataCsv, WrongFieldCountNamesFileAndLine) {
+  EXPECT_DATA_ERROR(parse_csv("a,b,c\n1,2,3\n4,5\n", "data.csv"), "data.csv:3: expected 3 fields, found 2");
+  EXPECT_DATA_ERROR(parse_csv("a,b\n1,2,3\n", "data.csv"), "data.csv:2: expected 2 fields, found 3");
+  EXPECT_DATA_ERROR(parse_csv("a,b\n\"1\n2\",3\n4\n", "data.csv"), "data.csv:4: expected 2 fields, found 1");
+}
+
+TEST(DataCsv, UnterminatedQuoteNamesOpeningLine) {
+  EXPECT_DATA_ERROR(parse_csv("a,b\n1,2\n3,\"oops\n4,5\n", "q.csv"), "q.csv:3: unterminated quoted field 2");
+  EXPECT_DATA_ERROR(parse_csv("\"a", "q.csv"), "q.csv:1: unterminated quoted field 1");
+}
+
+TEST(DataCsv, StrayQuotesAreErrors) {
+  EXPECT_DATA_ERROR(parse_csv("a,b\n1,x\"y\n", "s.csv"), "s.csv:2: quote inside unquoted field 2");
+  EXPECT_DATA_ERROR(parse_csv("a,b\n1,\"x\"y\n", "s.csv"), "s.csv:2: unexpected 'y' after the closing quote of field 2");
+}
+
+TEST(DataCsv, EmptyAndHeaderOnlyAreErrors) {
+  EXPECT_DATA_ERROR(parse_csv("", "e.csv"), "e.csv:1: empty file");
+  EXPECT_DATA_ERROR(parse_csv("\n\r\n", "e.csv"), "empty file");
+  EXPECT_DATA_ERROR(parse_csv("a,b\n", "h.csv"), "h.csv:2: no data rows");
+  EXPECT_DATA_ERROR(parse_csv("a,b", "h.csv"), "no data rows");
+}
+
+TEST(DataCsv, BadHeaderNames) {
+  EXPECT_DATA_ERROR(parse_csv("a,,c\n1,2,3\n", "h.csv"), "h.csv:1: column 2 has an empty name");
+  EXPECT_DATA_ERROR(parse_csv("a,b,a\n1,2,3\n", "h.csv"), "duplicate column name 'a' (columns 1 and 3)");
+}
+
+TEST(DataCsv, ReadsFileAndReportsMissingFile) {
+  const std::string path = write_temp("small.csv", "x,y\n1,2\n3,4,5\n");
+  EXPECT_DATA_ERROR(read_csv(path), path + ":3: expected 2 fields, found 3");
+  EXPECT_DATA_ERROR(read_csv(path + ".absent"), "cannot read file");
+  EXPECT_DATA_ERROR(Table().column_index("zz"), "no column 'zz'");
+}
+
+struct SharedCsv {
+  const char* name;
+  int64_t rows, cols;
+};
+
+TEST(DataCsv, ReadsEverySharedDataSet) {
+  for (const SharedCsv& s : {SharedCsv{"LetterRecognition.csv", 20000, 17}, SharedCsv{"Ionosphere.csv", 351, 35},
+                             SharedCsv{"Sonar.csv", 208, 61}, SharedCsv{"PimaIndiansDiabetes.csv", 768, 9},
+                             SharedCsv{"BreastCancer.csv", 699, 11}, SharedCsv{"Servo.csv", 167, 5}}) {
+    const Table t = read_csv(shared_data(s.name));
+    EXPECT_EQ(t.num_rows(), s.rows) << s.name;
+    EXPECT_EQ(t.num_cols(), s.cols) << s.name;
+  }
+}
+
+TEST(DataCsv, BreastCancerMissingAndQuoting) {
+  const Table t = read_csv(shared_data("BreastCancer.csv"));
+  EXPECT_EQ(t.count_missing(t.column_index("Bare.nuclei")), 16);
+  int64_t missing = 0;
+  for (int64_t j = 0; j < t.num_cols(); ++j) missing += t.count_missing(j);
+  EXPECT_EQ(missing, 16);
+  EXPECT_TRUE(t.cell(0, t.column_index("Cl.thickness")).quoted);
+  EXPECT_EQ(t.cell(0, 0).text, "1000025");
+}
+
+TEST(DataCsv, IonosphereQuotedColumns) {
+  const Table t = read_csv(shared_data("Ionosphere.csv"));
+  for (int64_t r = 0; r < t.num_rows(); ++r) {
+    ASSERT_TRUE(t.cell(r, 0).quoted);
+    ASSERT_TRUE(t.cell(r, 1).quoted);
+    ASSERT_FALSE(t.cell(r, 2).quoted);
+    ASSERT_EQ(t.cell(r, 1).text, "0");  // V2 is constant
+  }
+}
+
+TEST(DataCsv, LetterRecognitionLoadsFast) {
+  const auto start = std::chrono::steady_clock::now();
+  const Table t = read_csv(shared_data("LetterRecognition.csv"));
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  EXPECT_EQ(t.cell(0, 0).text, "T");
+  EXPECT_EQ(t.lines.back(), 20001);
+  // Not a timing assertion (the machines are shared): recorded for docs/data.md.
+  RecordProperty("read_seconds", std::to_string(seconds));
+}

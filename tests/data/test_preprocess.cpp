@@ -1,0 +1,355 @@
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <numeric>
+#include <nlohmann/json.hpp>
+
+#include "backprop/data/preprocess.hpp"
+#include "data_test_util.hpp"
+
+using namespace bp::data;
+using bp::data::testing::shared_data;
+
+namespace {
+
+PreprocessOptions target(const std::string& name, std::vector<std::string> ignore = {}) {
+  PreprocessOptions o;
+  o.target = name;
+  o.ignore = std::move(ignore);
+  return o;
+}
+
+double mean_of(const bp::Tensor& x, int64_t col) {
+  double s = 0;
+  for (int64_t i = 0; i < x.dim(0); ++i) s += x[i * x.dim(1) + col];
+  return s / static_cast<double>(x.dim(0));
+}
+
+}  // namespace
+
+TEST(DataNumber, ParsesNumbersAndRejectsNonFinite) {
+  double v = 0;
+  EXPECT_EQ(parse_number(" 1.5 ", v), NumberParse::Number);
+  EXPECT_EQ(v, 1.5);
+  EXPECT_EQ(parse_number("+.5", v), NumberParse::Number);
+  EXPECT_EQ(v, 0.5);
+  EXPECT_EQ(parse_number("-2e3", v), NumberParse::Number);
+  EXPECT_EQ(v, -2000);
+  EXPECT_EQ(parse_number("1e-999", v), NumberParse::Number);
+  EXPECT_EQ(v, 0);
+  EXPECT_EQ(parse_number("0.000000000000000000000000000000000000000000000000000000000000000000000000000000000000"
+                         "000000000000000000000000000000000000000000000000000000000000000000000000000000000000"
+                         "000000000000000000000000000000000000000000000000000000000000000000000000000000000000"
+                         "000000000000000000000000000000000000000000000000000000000000000000000000000000000001",
+                         v),
+            NumberParse::Number);
+  for (const char* s : {"nan", "NaN", "-inf", "Infinity", "1e999", "-1e400"})
+    EXPECT_EQ(parse_number(s, v), NumberParse::NonFinite) << s;
+  for (const char* s : {"", "abc", "1,5", "0x10", "+-1", "+", "1e", "--1", "1 2"})
+    EXPECT_EQ(parse_number(s, v), NumberParse::Text) << s;
+}
+
+TEST(DataPreprocess, BreastCancer) {
+  const Table t = read_csv(shared_data("BreastCancer.csv"));
+  const Preprocessor p = Preprocessor::fit(t, target("Class", {"Id"}));
+  EXPECT_EQ(p.task(), Task::Binary);
+  EXPECT_EQ(p.class_names(), (std::vector<std::string>{"benign", "malignant"}));
+  ASSERT_EQ(p.num_features(), 9);  // all quoted, all numeric
+  for (const FeatureColumn& c : p.columns()) EXPECT_EQ(c.kind, ColumnKind::Numeric) << c.name;
+  const Dataset ds = p.transform(t);
+  EXPECT_EQ(ds.size(), 699);
+  int64_t malignant = 0;
+  for (int32_t l : ds.labels) malignant += l;
+  EXPECT_EQ(malignant, 241);
+  // Missing Bare.nuclei imputed with the mean: 0 after standardisation.
+  const int64_t col = t.column_index("Bare.nuclei");
+  const int64_t feature = 5;
+  ASSERT_EQ(ds.feature_names[feature], "Bare.nuclei");
+  for (int64_t r = 0; r < t.num_rows(); ++r)
+    if (t.cell(r, col).missing) {
+      EXPECT_EQ(ds.x[r * 9 + feature], 0.0f);
+    }
+  for (int64_t j = 0; j < 9; ++j) EXPECT_NEAR(mean_of(ds.x, j), 0.0, 1e-5);
+}
+
+TEST(DataPreprocess, ServoCategoriesAndRegression) {
+  const Table t = read_csv(shared_data("Servo.csv"));
+  const Preprocessor p = Preprocessor::fit(t, target("Class"));
+  EXPECT_EQ(p.task(), Task::Regression);  // ~50 distinct integers
+  ASSERT_EQ(p.columns().size(), 4u);
+  EXPECT_EQ(p.columns()[0].kind, ColumnKind::Categorical);
+  EXPECT_EQ(p.columns()[0].categories, (std::vector<std::string>{"A", "B", "C", "D", "E"}));
+  EXPECT_EQ(p.columns()[1].categories.size(), 5u);
+  EXPECT_EQ(p.columns()[2].kind, ColumnKind::Numeric);  // "Pgain": quoted numbers
+  EXPECT_EQ(p.num_features(), 12);
+  EXPECT_EQ(p.feature_names()[0], "Motor=A");
+  const Dataset ds = p.transform(t);
+  EXPECT_EQ(ds.targets.shape(), (bp::Shape{167, 1}));
+  EXPECT_TRUE(ds.labels.empty());
+  EXPECT_EQ(ds.targets[0], 4.0f);  // first row: "E","E","5","4",4
+  EXPECT_EQ(ds.x[4], 1.0f);        // Motor=E
+  EXPECT_EQ(ds.x[0], 0.0f);
+  double motor_sum = 0;
+  for (int k = 0; k < 5; ++k) motor_sum += ds.x[k];
+  EXPECT_EQ(motor_sum, 1.0);
+}
+
+TEST(DataPreprocess, IonosphereQuotedAndConstantColumns) {
+  const Table t = read_csv(shared_data("Ionosphere.csv"));
+  const Preprocessor p = Preprocessor::fit(t, target("Class"));
+  EXPECT_EQ(p.task(), Task::Binary);
+  EXPECT_EQ(p.num_features(), 34);
+  EXPECT_EQ(p.columns()[0].kind, ColumnKind::Numeric);
+  EXPECT_EQ(p.columns()[1].scale, 1.0);  // V2 is constant: std 0 → 1
+  const Dataset ds = p.transform(t);
+  for (int64_t r = 0; r < ds.size(); ++r) ASSERT_EQ(ds.x[r * 34 + 1], 0.0f);
+}
+
+TEST(DataPreprocess, EverySharedDataSet) {
+  struct Case {
+    const char* file;
+    const char* target;
+    Task task;
+    int64_t features;
+  };
+  for (const Case& c : {Case{"Sonar.csv", "Class", Task::Binary, 60}, Case{"PimaIndiansDiabetes.csv", "diabetes", Task::Binary, 8},
+                        Case{"LetterRecognition.csv", "lettr", Task::Multiclass, 16}}) {
+    const Table t = read_csv(shared_data(c.file));
+    const Dataset ds = Preprocessor::fit(t, target(c.target)).transform(t);
+    EXPECT_EQ(ds.task, c.task) << c.file;
+    EXPECT_EQ(ds.num_features(), c.features) << c.file;
+    EXPECT_EQ(ds.size(), t.num_rows()) << c.file;
+  }
+}
+
+TEST(DataPreprocess, LetterClassesAndBinaryViews) {
+  const Table t = read_csv(shared_data("LetterRecognition.csv"));
+  const Preprocessor multi = Preprocessor::fit(t, target("lettr"));
+  ASSERT_EQ(multi.class_names().size(), 26u);
+  EXPECT_EQ(multi.class_names().front(), "A");
+  EXPECT_EQ(multi.class_index("Z"), 25);
+
+  PreprocessOptions o = target("lettr");
+  o.positive = binary_view_by_name("LETTER.P1");
+  EXPECT_EQ(o.positive, (std::vector<std::string>{"O"}));
+  Dataset p1 = Preprocessor::fit(t, o).transform(t);
+  EXPECT_EQ(p1.task, Task::Binary);
+  EXPECT_EQ(p1.class_names, (std::vector<std::string>{"negative", "positive"}));
+  int64_t pos = 0;
+  for (int32_t l : p1.labels) pos += l;
+  EXPECT_EQ(pos, 753);  // 3.8 %
+
+  o.positive = binary_view_by_name("letter.p2");
+  ASSERT_EQ(o.positive.size(), 13u);
+  EXPECT_EQ(o.positive.back(), "M");
+  const Dataset p2 = Preprocessor::fit(t, o).transform(t);
+  pos = 0;
+  for (int32_t l : p2.labels) pos += l;
+  EXPECT_EQ(pos, 9940);  // 49.7 %
+  EXPECT_DATA_ERROR(binary_view_by_name("LETTER.P3"), "unknown binary view 'LETTER.P3' (known: LETTER.P1, LETTER.P2)");
+  o.positive = {"a"};
+  EXPECT_DATA_ERROR(Preprocessor::fit(t, o), "positive value 'a' never occurs in target 'lettr'");
+  o.positive = multi.class_names();
+  EXPECT_DATA_ERROR(Preprocessor::fit(t, o), "no negative rows");
+}
+
+TEST(DataPreprocess, StatisticsComeFromTrainingRowsOnly) {
+  const Table t = parse_csv("x,c,y\n0,a,p\n2,b,q\n,a,p\n100,b,q\n-50,a,p\n", "s.csv");
+  const std::vector<int64_t> train = {0, 1, 2};
+  const Preprocessor p = Preprocessor::fit(t, train, target("y"));
+  EXPECT_EQ(p.columns()[0].center, 1.0);
+  EXPECT_EQ(p.columns()[0].scale, 1.0);
+  EXPECT_EQ(p.columns()[0].impute, 1.0);
+  const Dataset ds = p.transform(t);
+  EXPECT_EQ(ds.x[0 * 3], -1.0f);
+  EXPECT_EQ(ds.x[2 * 3], 0.0f);    // missing → training mean
+  EXPECT_EQ(ds.x[3 * 3], 99.0f);   // test value scaled with training statistics
+  EXPECT_EQ(ds.x[4 * 3], -51.0f);
+  PreprocessOptions raw = target("y");
+  raw.standardize = false;
+  const Dataset unscaled = Preprocessor::fit(t, train, raw).transform(t);
+  EXPECT_EQ(unscaled.x[2 * 3], 1.0f);
+  EXPECT_EQ(unscaled.x[3 * 3], 100.0f);
+}
+
+TEST(DataPreprocess, TaskInferenceAndNumericClassOrder) {
+  const Table t = parse_csv("x,y,z\n1,10,1.5\n2,2,2.5\n3,1,3.5\n4,2,4.25\n", "t.csv");
+  const Preprocessor p = Preprocessor::fit(t, target("y"));
+  EXPECT_EQ(p.task(), Task::Multiclass);  // few distinct integers
+  EXPECT_EQ(p.class_names(), (std::vector<std::string>{"1", "2", "10"}));  // numeric order
+  EXPECT_EQ(Preprocessor::fit(t, target("z")).task(), Task::Regression);
+  PreprocessOptions o = target("y");
+  o.task = Task::Regression;
+  EXPECT_EQ(Preprocessor::fit(t, o).task(), Task::Regression);
+  o.task = Task::Binary;
+  EXPECT_DATA_ERROR(Preprocessor::fit(t, o), "a binary task needs exactly 2");
+  o.max_integer_classes = 2;
+  o.task.reset();
+  EXPECT_EQ(Preprocessor::fit(t, o).task(), Task::Regression);
+  const Table text = parse_csv("x,y\n1,a\n2,b\n", "t.csv");
+  o = target("y");
+  o.task = Task::Regression;
+  EXPECT_DATA_ERROR(Preprocessor::fit(text, o), "t.csv:2: target 'y': expected a number, found 'a'");
+  EXPECT_DATA_ERROR(Preprocessor::fit(parse_csv("x,y\n1,a\n2,a\n", "one.csv"), target("y")),
+                    "target 'y' has a single class 'a'");
+}
+
+TEST(DataPreprocess, CategoricalMissingAndUnseen) {
+  const Table train = parse_csv("c,y\na,0\nb,1\nNA,0\n", "train.csv");
+  const Preprocessor p = Preprocessor::fit(train, target("y"));
+  const Dataset ds = p.transform(train);
+  EXPECT_EQ(ds.feature_names, (std::vector<std::string>{"c=a", "c=b"}));
+  EXPECT_EQ(ds.x[4], 0.0f);  // missing → all indicators 0
+  EXPECT_EQ(ds.x[5], 0.0f);
+  const Table test = parse_csv("y,c\n0,b\n1,z\n", "new.csv");
+  EXPECT_DATA_ERROR(p.transform(test), "new.csv:3: column 'c': value 'z' was not seen in training (known values: a, b)");
+}
+
+TEST(DataPreprocess, UnseenClassAndMissingTarget) {
+  const Table train = parse_csv("x,y\n1,cat\n2,dog\n", "train.csv");
+  const Preprocessor p = Preprocessor::fit(train, target("y"));
+  EXPECT_DATA_ERROR(p.transform(parse_csv("x,y\n1,cat\n3,cow\n", "test.csv")),
+                    "test.csv:3: target 'y': class 'cow' was not seen in training (known classes: cat, dog)");
+  EXPECT_DATA_ERROR(p.transform(parse_csv("x,y\n1,NA\n", "test.csv")), "test.csv:2: missing value in target column 'y'");
+  EXPECT_DATA_ERROR(Preprocessor::fit(parse_csv("x,y\n1,cat\n2,\n", "m.csv"), target("y")), "m.csv:3: missing value in target");
+  EXPECT_DATA_ERROR(p.class_index("cow"), "class 'cow' was not seen in training");
+  // Prediction: no target column needed.
+  const bp::Tensor x = p.transform_features(parse_csv("x\n1.5\n", "new.csv"));
+  EXPECT_EQ(x.shape(), (bp::Shape{1, 1}));
+  EXPECT_DATA_ERROR(p.transform(parse_csv("x\n1.5\n", "new.csv")), "new.csv: target column 'y' is missing (columns: x)");
+  EXPECT_DATA_ERROR(p.transform(parse_csv("z,y\n1,cat\n", "new.csv")), "column 'x' used in training is missing");
+}
+
+TEST(DataPreprocess, ColumnAndOptionErrors) {
+  const Table t = parse_csv("Id,x,Class\n1,2,a\n2,3,b\n", "c.csv");
+  EXPECT_DATA_ERROR(Preprocessor::fit(t, target("Klass")), "c.csv: unknown target column 'Klass' (columns: Id, x, Class)");
+  EXPECT_DATA_ERROR(Preprocessor::fit(t, target("")), "no target column given");
+  EXPECT_DATA_ERROR(Preprocessor::fit(t, target("Class", {"ID"})), "unknown column 'ID' to ignore");
+  EXPECT_DATA_ERROR(Preprocessor::fit(t, target("Class", {"Class"})), "cannot be ignored");
+  EXPECT_DATA_ERROR(Preprocessor::fit(t, target("Class", {"Id", "x"})), "no feature columns");
+  EXPECT_DATA_ERROR(Preprocessor::fit(t, std::vector<int64_t>{}, target("Class")), "no training rows");
+  EXPECT_DATA_ERROR(Preprocessor::fit(t, std::vector<int64_t>{0, 5}, target("Class")), "row index 5 out of range");
+  EXPECT_DATA_ERROR(Preprocessor().transform(t), "not fitted");
+  const Table all_missing = parse_csv("x,y\nNA,a\n,b\n", "m.csv");
+  EXPECT_DATA_ERROR(Preprocessor::fit(all_missing, target("y")), "column 'x' has no values in the training rows");
+}
+
+TEST(DataPreprocess, NonFiniteCellsAreNamed) {
+  EXPECT_DATA_ERROR(Preprocessor::fit(parse_csv("x,y\n1,a\nnan,b\n", "n.csv"), target("y")),
+                    "n.csv:3: column 'x': 'nan' is not a finite number");
+  EXPECT_DATA_ERROR(Preprocessor::fit(parse_csv("x,y\n1,a\n\"-Inf\",b\n", "n.csv"), target("y")),
+                    "n.csv:3: column 'x': '-Inf' is not a finite number");
+  EXPECT_DATA_ERROR(Preprocessor::fit(parse_csv("x,y\n1,1.5\n2,inf\n", "n.csv"), target("y")),
+                    "n.csv:3: target 'y': 'inf' is not a finite number");
+  EXPECT_DATA_ERROR(Preprocessor::fit(parse_csv("x,y\n1,a\n1e999,b\n", "n.csv"), target("y")),
+                    "n.csv:3: column 'x': '1e999' is not a finite number");
+  const Preprocessor p = Preprocessor::fit(parse_csv("x,y\n1,a\n2,b\n", "n.csv"), target("y"));
+  EXPECT_DATA_ERROR(p.transform(parse_csv("x,y\ninf,a\n", "t.csv")), "t.csv:2: column 'x': 'inf' is not a finite number");
+  PreprocessOptions raw = target("y");
+  raw.standardize = false;
+  EXPECT_DATA_ERROR(Preprocessor::fit(parse_csv("x,y\n1e100,a\n2,b\n", "big.csv"), raw),
+                    "big.csv:2: column 'x': '1e100' is too large for float32");
+  EXPECT_DATA_ERROR(Preprocessor::fit(parse_csv("x,y\n1,a\n2,b\n", "small.csv"), raw).transform(parse_csv("x,y\n1e100,a\n", "new.csv")),
+                    "new.csv:2: column 'x': '1e100' is too large for float32 after scaling");
+  EXPECT_DATA_ERROR(Preprocessor::fit(parse_csv("x,y\n1,1e100\n2,2.5\n", "big.csv"), target("y")),
+                    "big.csv:2: target 'y': '1e100' is too large for float32");
+  EXPECT_DATA_ERROR(Preprocessor::fit(parse_csv("x,y\n1e300,a\n-1e300,b\n", "huge.csv"), target("y")),
+                    "huge.csv: column 'x': values too large");
+}
+
+TEST(DataPreprocess, TextInNumericColumn) {
+  // Fixed schema: a declared numeric column.
+  PreprocessOptions o = target("y");
+  o.kinds["x"] = ColumnKind::Numeric;
+  EXPECT_DATA_ERROR(Preprocessor::fit(parse_csv("x,y\nabc,a\ndef,b\n", "f.csv"), o), "f.csv:2: column 'x': expected a number, found 'abc'");
+  // Inferred numeric, then text at transform time.
+  const Preprocessor p = Preprocessor::fit(parse_csv("x,y\n1,a\n2,b\n", "f.csv"), target("y"));
+  EXPECT_DATA_ERROR(p.transform(parse_csv("x,y\n1,a\n\"two\",b\n", "g.csv")), "g.csv:3: column 'x': expected a number, found 'two'");
+  // Mostly numbers with a stray text: most likely a typo, not a categorical column.
+  EXPECT_DATA_ERROR(Preprocessor::fit(parse_csv("x,y\n1,a\n2,b\n3,a\n4x,b\n", "h.csv"), target("y")),
+                    "h.csv:5: column 'x' looks numeric but has the text '4x'");
+  // ... unless declared categorical.
+  o.kinds["x"] = ColumnKind::Categorical;
+  EXPECT_EQ(Preprocessor::fit(parse_csv("x,y\n1,a\n2,b\n3,a\n4x,b\n", "h.csv"), o).num_features(), 4);
+  o.max_categories = 3;
+  EXPECT_DATA_ERROR(Preprocessor::fit(parse_csv("x,y\n1,a\n2,b\n3,a\n4x,b\n", "h.csv"), o), "more than max_categories (3)");
+}
+
+TEST(DataPreprocess, JsonRoundTrip) {
+  const Table t = read_csv(shared_data("Servo.csv"));
+  PreprocessOptions o = target("Class");
+  std::vector<int64_t> train(50);
+  std::iota(train.begin(), train.end(), int64_t{0});
+  const Preprocessor p = Preprocessor::fit(t, train, o);
+  const std::string text = p.to_json().dump();
+  const Preprocessor q = Preprocessor::from_json(nlohmann::json::parse(text));
+  EXPECT_EQ(q.to_json(), p.to_json());
+  const Dataset a = p.transform(t), b = q.transform(t);
+  EXPECT_EQ(a.x.to_vector(), b.x.to_vector());
+  EXPECT_EQ(a.targets.to_vector(), b.targets.to_vector());
+  EXPECT_EQ(a.feature_names, b.feature_names);
+
+  const Table letters = read_csv(shared_data("LetterRecognition.csv"));
+  PreprocessOptions v = target("lettr");
+  v.positive = binary_view_by_name("LETTER.P2");
+  const Preprocessor lp = Preprocessor::fit(letters, v);
+  const Preprocessor lq = Preprocessor::from_json(nlohmann::json::parse(lp.to_json().dump()));
+  EXPECT_EQ(lq.positive(), lp.positive());
+  EXPECT_EQ(lq.task(), Task::Binary);
+  EXPECT_EQ(lp.transform(letters).labels, lq.transform(letters).labels);
+}
+
+TEST(DataPreprocess, JsonValidation) {
+  const Table t = parse_csv("c,x,y\na,1,p\nb,2,q\n", "j.csv");
+  const nlohmann::json good = Preprocessor::fit(t, target("y")).to_json();
+  auto broken = [&](auto edit, const std::string& fragment) {
+    nlohmann::json j = good;
+    edit(j);
+    EXPECT_DATA_ERROR(Preprocessor::from_json(j), fragment);
+  };
+  broken([](auto& j) { j["format"] = "other"; }, "preprocessor json: field 'format'");
+  broken([](auto& j) { j["version"] = 2; }, "unsupported 'version'");
+  broken([](auto& j) { j.erase("target"); }, "missing field 'target'");
+  broken([](auto& j) { j["task"] = "clustering"; }, "field 'task'");
+  broken([](auto& j) { j["columns"][1]["scale"] = 0; }, "'columns[1].scale' must be positive");
+  broken([](auto& j) { j["columns"][1]["center"] = "x"; }, "'columns[1].center' must be a finite number");
+  broken([](auto& j) { j["columns"][0]["categories"] = {"b", "a"}; }, "must be sorted");
+  broken([](auto& j) { j["columns"][0]["kind"] = "text"; }, "'columns[0].kind'");
+  broken([](auto& j) { j["columns"][1]["name"] = "c"; }, "appears twice");
+  broken([](auto& j) { j["target_values"] = {"p"}; }, "at least 2 'target_values'");
+  broken([](auto& j) { j["positive"] = {"z"}; }, "not among 'target_values'");
+  broken([](auto& j) { j["feature_names"] = {"c=a"}; }, "'feature_names' do not match");
+  broken([](auto& j) { j["columns"] = nlohmann::json::array(); }, "'columns' must be a non-empty array");
+  broken([](auto& j) { j = 5; }, "expected an object");
+}
+
+TEST(DataPreprocess, JsonRejectsInvalidUtf8) {
+  const Table t = parse_csv("c,y\n\xff,p\nb,q\n", "u.csv");
+  EXPECT_DATA_ERROR(Preprocessor::fit(t, target("y")).to_json(), "not valid UTF-8");
+}
+
+TEST(DataPreprocess, LabelCodes) {
+  const Table t = parse_csv("y\nb\na\nb\n", "l.csv");
+  const LabelCodes codes = label_codes(t, "y");
+  EXPECT_EQ(codes.values, (std::vector<std::string>{"a", "b"}));
+  EXPECT_EQ(codes.codes, (std::vector<int32_t>{1, 0, 1}));
+  EXPECT_DATA_ERROR(label_codes(t, "z"), "no column 'z'");
+}
+
+TEST(DataDataset, SubsetAndValidate) {
+  const Table t = parse_csv("x,y\n1,a\n2,b\n3,a\n", "d.csv");
+  const Dataset ds = Preprocessor::fit(t, target("y")).transform(t);
+  const Dataset s = ds.subset(std::vector<int64_t>{2, 0, 2});
+  EXPECT_EQ(s.size(), 3);
+  EXPECT_EQ(s.labels, (std::vector<int32_t>{0, 0, 0}));
+  EXPECT_EQ(s.x[0], ds.x[2]);
+  EXPECT_DATA_ERROR(ds.subset(std::vector<int64_t>{3}), "row index 3 out of range");
+  Dataset bad = ds.subset(std::vector<int64_t>{0, 1});
+  bad.x[1] = std::nanf("");
+  EXPECT_DATA_ERROR(bad.validate("bad"), "bad: row 1: feature 'x' is not finite");
+  bad = ds;
+  bad.labels[0] = 7;
+  EXPECT_DATA_ERROR(bad.validate(), "label 7 out of range");
+  EXPECT_EQ(task_from_name(task_name(Task::Multiclass)), Task::Multiclass);
+  EXPECT_DATA_ERROR(task_from_name("ranking"), "unknown task 'ranking'");
+}
