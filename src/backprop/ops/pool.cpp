@@ -55,19 +55,20 @@ Var max_pool2d(const Var& x, int64_t kernel, int64_t stride, int64_t pad) {
     const float* xp = xv + pl * HW;
     float* yp = yv + pl * OP;
     int32_t* ap = av + pl * OP;
-    if (fast) {  // 2×2 windows, stride 2: the common case, without bounds checks
+    if (fast) {  // 2×2 windows, stride 2: the common case, branch-free (selects, not jumps)
       for (int64_t oy = 0; oy < g.OH; ++oy) {
         const float* r0 = xp + 2 * oy * g.W;
         const float* r1 = r0 + g.W;
+        const auto i0 = static_cast<int32_t>(2 * oy * g.W), i1 = static_cast<int32_t>((2 * oy + 1) * g.W);
+        float* yr = yp + oy * g.OW;
+        int32_t* ar = ap + oy * g.OW;
         for (int64_t ox = 0; ox < g.OW; ++ox) {
-          const int64_t i = 2 * ox;
-          int32_t best = static_cast<int32_t>(2 * oy * g.W + i);
-          float m = r0[i];
-          if (r0[i + 1] > m) m = r0[i + 1], best = static_cast<int32_t>(2 * oy * g.W + i + 1);
-          if (r1[i] > m) m = r1[i], best = static_cast<int32_t>((2 * oy + 1) * g.W + i);
-          if (r1[i + 1] > m) m = r1[i + 1], best = static_cast<int32_t>((2 * oy + 1) * g.W + i + 1);
-          yp[oy * g.OW + ox] = m;
-          ap[oy * g.OW + ox] = best;
+          const float a = r0[2 * ox], b = r0[2 * ox + 1], c = r1[2 * ox], d = r1[2 * ox + 1];
+          const bool right0 = b > a, right1 = d > c;  // ties keep the first in scan order
+          const float m0 = right0 ? b : a, m1 = right1 ? d : c;
+          const bool down = m1 > m0;
+          yr[ox] = down ? m1 : m0;
+          ar[ox] = (down ? i1 + right1 : i0 + right0) + static_cast<int32_t>(2 * ox);
         }
       }
       continue;
