@@ -233,22 +233,23 @@ void direct_block(const float* xp, const Plane& pl, int64_t KH, int64_t KW, cons
   }
 }
 
-// All O output channels of one sample, in blocks of 16, 8 or 4 channels (wt has ldw >= O + 16
-// columns, zero past O, so a block may run past the last channel).
+// The block sizes instantiated: 16, and every remainder below it (no lanes wasted on
+// padding channels: LeNet has 6 and 16 channels).
+template <int... B>
+struct BlockTable {
+  using Fn = void (*)(const float*, const Plane&, int64_t, int64_t, const float*, int64_t, const float*, int64_t,
+                      int64_t, int64_t, int64_t, bool, float*);
+  static constexpr Fn fns[] = {direct_block<B>...};
+};
+using Blocks = BlockTable<1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16>;
+
+// All O output channels of one sample: blocks of 16, then one block of the remainder.
+// wt is (K, ldw) with ldw >= O.
 void direct_conv(const float* xp, const Plane& pl, int64_t KH, int64_t KW, const float* wt, int64_t ldw,
                  const float* bias, int64_t O, int64_t OH, int64_t OW, bool add, float* y) {
-  for (int64_t ob = 0; ob < O;) {
-    const int64_t rem = O - ob;
-    if (rem > 8) {
-      direct_block<16>(xp, pl, KH, KW, wt, ldw, bias, ob, O, OH, OW, add, y);
-      ob += 16;
-    } else if (rem > 4) {
-      direct_block<8>(xp, pl, KH, KW, wt, ldw, bias, ob, O, OH, OW, add, y);
-      ob += 8;
-    } else {
-      direct_block<4>(xp, pl, KH, KW, wt, ldw, bias, ob, O, OH, OW, add, y);
-      ob += 4;
-    }
+  for (int64_t ob = 0; ob < O; ob += 16) {
+    const int64_t nb = std::min<int64_t>(16, O - ob);
+    Blocks::fns[nb - 1](xp, pl, KH, KW, wt, ldw, bias, ob, O, OH, OW, add, y);
   }
 }
 

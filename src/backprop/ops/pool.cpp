@@ -64,11 +64,13 @@ Var max_pool2d(const Var& x, int64_t kernel, int64_t stride, int64_t pad) {
         int32_t* ar = ap + oy * g.OW;
         for (int64_t ox = 0; ox < g.OW; ++ox) {
           const float a = r0[2 * ox], b = r0[2 * ox + 1], c = r1[2 * ox], d = r1[2 * ox + 1];
-          const bool right0 = b > a, right1 = d > c;  // ties keep the first in scan order
-          const float m0 = right0 ? b : a, m1 = right1 ? d : c;
-          const bool down = m1 > m0;
-          yr[ox] = down ? m1 : m0;
-          ar[ox] = (down ? i1 + right1 : i0 + right0) + static_cast<int32_t>(2 * ox);
+          // Ties keep the first in scan order. Index arithmetic instead of selects: random
+          // data makes every comparison a coin flip, which a branch would mispredict.
+          const int32_t right0 = b > a, right1 = d > c;
+          const float m0 = std::max(a, b), m1 = std::max(c, d);
+          const int32_t down = m1 > m0;
+          yr[ox] = std::max(m0, m1);
+          ar[ox] = i0 + right0 + down * (i1 - i0 + right1 - right0) + static_cast<int32_t>(2 * ox);
         }
       }
       continue;
