@@ -2,8 +2,9 @@
 // second, on synthetic 28×28 inputs. bench/peer_lenet.py runs the same work in PyTorch;
 // scripts/bench_lenet.sh runs both and prints the ratios.
 //
-//   bench_lenet [--threads N] [--steps S] [--repeats R] [--train-only]
-// Prints one line per measurement: "train threads=1 samples_per_s=12345.6".
+//   bench_lenet [--threads N] [--steps S] [--repeats R] [--train-only] [--model lenet5|resnet]
+// Prints one line per measurement: "train threads=1 samples_per_s=12345.6". (--model resnet
+// times the residual network the same way, for profiling; the peer covers LeNet-5 only.)
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -33,6 +34,7 @@ double median(std::vector<double> v) {
 int main(int argc, char** argv) {
   int threads = 1, steps = 50, repeats = 5;
   bool train_only = false;
+  std::string model = "lenet5";
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     auto next = [&] {
@@ -46,8 +48,9 @@ int main(int argc, char** argv) {
     else if (a == "--steps") steps = next();
     else if (a == "--repeats") repeats = next();
     else if (a == "--train-only") train_only = true;
+    else if (a == "--model" && i + 1 < argc) model = argv[++i];
     else {
-      std::fprintf(stderr, "usage: bench_lenet [--threads N] [--steps S] [--repeats R] [--train-only]\n");
+      std::fprintf(stderr, "usage: bench_lenet [--threads N] [--steps S] [--repeats R] [--train-only] [--model lenet5|resnet]\n");
       return 2;
     }
   }
@@ -68,7 +71,13 @@ int main(int argc, char** argv) {
     xs.push_back(std::move(x));
     ys.push_back(std::move(y));
   }
-  auto net = nn::make_lenet5({.input = {784}});
+  if (model != "lenet5" && model != "resnet") {
+    std::fprintf(stderr, "bench_lenet: unknown model '%s' (lenet5 or resnet)\n", model.c_str());
+    return 2;
+  }
+  std::unique_ptr<nn::Module> net;
+  if (model == "lenet5") net = nn::make_lenet5({.input = {784}});
+  else net = nn::make_resnet({.input = {784}});
   optim::Adam opt(net->parameters(), {.lr = 1e-3f});
   auto train_steps = [&](int n) {
     for (int s = 0; s < n; ++s) {

@@ -60,10 +60,12 @@ std::unique_ptr<Sequential> make_resnet(const ResNetConfig& c) {
   if (img[1] < 4 || img[2] < 4) throw std::invalid_argument("the residual network needs images of at least 4×4");
   Rng rng(c.seed);
   auto net = start(c.input, img);
+  // Pooling first: batch norm and ReLU then run on a quarter of the values (max pooling
+  // commutes with ReLU, and with the batch norm's per-channel scaling where γ > 0).
   net->emplace<Conv2d>(img[0], c.stem, Conv2dOptions{.kernel = 3, .padding = 1, .bias = false}, rng);
+  net->emplace<MaxPool2d>(2);
   net->emplace<BatchNorm>(c.stem);
   net->emplace<Activation>(Act::ReLU);
-  net->emplace<MaxPool2d>(2);
   int64_t prev = c.stem;
   for (size_t i = 0; i < c.stages.size(); ++i) {
     if (c.stages[i] <= 0) throw std::invalid_argument("residual stages need positive channel counts");

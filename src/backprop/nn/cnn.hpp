@@ -33,7 +33,7 @@ struct ResNetConfig {
 };
 
 // A small residual network for 28×28 greyscale:
-//   [reshape] – conv3×3 stem – BN – ReLU – max pool 2 – basic blocks (nn::make_basic_block) –
+//   [reshape] – conv3×3 stem – max pool 2 – BN – ReLU – basic blocks (nn::make_basic_block) –
 //   global average pool – [dropout] – linear classes
 std::unique_ptr<Sequential> make_resnet(const ResNetConfig& c = {});
 

@@ -177,9 +177,10 @@ bool direct_ok(const Geo& g) {
   return g.G == 1 && g.sh == 1 && g.sw == 1 && g.dh == 1 && g.dw == 1 && g.OW >= 8 && g.ph < g.KH && g.pw < g.KW;
 }
 
-// One zero-padded image stack: C planes of (Hp, Wp), plus slack.
+// One zero-padded image stack: C planes of (Hp, Wp), plus slack. Rows [lo, hi) of each plane
+// hold data; the others are all padding, and the kernels skip the taps that would read them.
 struct Plane {
-  int64_t C, Hp, Wp;
+  int64_t C, Hp, Wp, lo, hi;
   int64_t size() const { return C * Hp * Wp + 2 * L; }
 };
 
@@ -207,8 +208,9 @@ void direct_block(const float* xp, const Plane& pl, int64_t KH, int64_t KW, cons
     for (int64_t ch = 0; ch < nch; ++ch) {
       v16 acc[OB];
       for (int j = 0; j < OB; ++j) acc[j] = (v16){} + ((bias && j < nout) ? bias[ob + j] : 0.f);
+      const int64_t ky0 = std::max<int64_t>(0, pl.lo - oy), ky1 = std::min(KH, pl.hi - oy);
       for (int64_t c = 0; c < pl.C; ++c) {
-        for (int64_t ky = 0; ky < KH; ++ky) {
+        for (int64_t ky = ky0; ky < ky1; ++ky) {
           const float* row = xp + (c * pl.Hp + oy + ky) * pl.Wp + ch * L;
           const float* wk = wt + (c * KH + ky) * KW * ldw + ob;
           for (int64_t kx = 0; kx < KW; ++kx) {
@@ -310,7 +312,7 @@ Var conv2d(const Var& x, const Var& w, const Var& b, const Conv2dParams& p) {
     std::vector<float> wt(static_cast<size_t>(g.K * ldw), 0.f);
     for (int64_t o = 0; o < g.O; ++o)
       for (int64_t k = 0; k < g.K; ++k) wt[k * ldw + o] = wv[o * g.K + k];
-    const Plane pl{g.C, g.H + 2 * g.ph, g.W + 2 * g.pw};
+    const Plane pl{g.C, g.H + 2 * g.ph, g.W + 2 * g.pw, g.ph, g.ph + g.H};
     for_batch(g.N, batch_threads(g.N), [&](int64_t n0, int64_t n1, int) {
       float* xp = scratch(1, pl.size());
       for (int64_t n = n0; n < n1; ++n) {
@@ -361,6 +363,7 @@ Var conv2d(const Var& x, const Var& w, const Var& b, const Conv2dParams& p) {
       for (int64_t o = 0; o < g.O; ++o) {
         const float* r = dy + (n * g.O + o) * g.P;
         float s = 0.f;
+#pragma omp simd reduction(+ : s)
         for (int64_t q = 0; q < g.P; ++q) s += r[q];
         dbt[o] += s;
       }
@@ -370,8 +373,9 @@ Var conv2d(const Var& x, const Var& w, const Var& b, const Conv2dParams& p) {
       // forward convolution of dy, padded by (KH−1−ph, KW−1−pw), with the weights flipped in
       // both spatial axes and in/out channels swapped:
       //   dx[c, iy, ix] = Σ_{o,ky,kx} w[o, c, ky, kx] · dy[o, iy + ph − ky, ix + pw − kx]
-      const Plane pl{g.C, g.H + 2 * g.ph, g.W + 2 * g.pw};
-      const Plane pd{g.O, g.OH + 2 * (g.KH - 1 - g.ph), g.OW + 2 * (g.KW - 1 - g.pw)};
+      const Plane pl{g.C, g.H + 2 * g.ph, g.W + 2 * g.pw, g.ph, g.ph + g.H};
+      const Plane pd{g.O, g.OH + 2 * (g.KH - 1 - g.ph), g.OW + 2 * (g.KW - 1 - g.pw), g.KH - 1 - g.ph,
+                     g.KH - 1 - g.ph + g.OH};
       const int64_t ldf = g.C + 16;
       std::vector<float> wf;
       if (want_x) {  // (O·KH·KW, C + 16)

@@ -155,6 +155,7 @@ Var global_avg_pool2d(const Var& x) {
   const float* xv = x.value().data();
   for (int64_t pl = 0; pl < N * C; ++pl) {
     float s = 0.f;
+#pragma omp simd reduction(+ : s)
     for (int64_t i = 0; i < HW; ++i) s += xv[pl * HW + i];
     out[pl] = s * inv;
   }

@@ -1,0 +1,34 @@
+#!/bin/sh
+# LeNet-5 speed and memory, backprop vs PyTorch in the same run (docs/cnn.md records results).
+#   sh scripts/bench_lenet.sh            # STEPS=50 REPEATS=5 by default
+# Speed: training (batch 128, Adam) and inference (batch 128 and 1) in samples/s, each side at
+# 1 and 2 threads, interleaved so that both see the same machine load; the ratios compare
+# each side's best thread count. Memory: peak resident set of the same 300 training steps.
+#
+# OMP_WAIT_POLICY=passive (for both sides, overridable): on a shared 2-core machine, OpenMP's
+# default busy-waiting between parallel regions starves the BLAS threads and everyone else
+# (PyTorch itself dropped to a few hundred samples/s at 2 threads without it).
+set -e
+cd "$(dirname "$0")/.."
+[ -x build/bench_lenet ] || sh scripts/build.sh
+PY=${PY:-/usr/bin/python3}
+STEPS=${STEPS:-50}
+REPEATS=${REPEATS:-5}
+export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive}
+out=$(mktemp)
+trap 'rm -f "$out"' EXIT
+echo "machine: $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg); OMP_WAIT_POLICY=$OMP_WAIT_POLICY"
+for t in 1 2; do
+  ./build/bench_lenet --threads "$t" --steps "$STEPS" --repeats "$REPEATS" | sed 's/^/ours /' | tee -a "$out"
+  "$PY" bench/peer_lenet.py --threads "$t" --steps "$STEPS" --repeats "$REPEATS" | sed 's/^/torch /' | tee -a "$out"
+done
+echo "best thread count each, ours / PyTorch:"
+awk '{ split($3, t, "="); split($4, v, "="); k = $1 " " $2
+       if (!(k in best) || v[2] > best[k]) { best[k] = v[2]; thr[k] = t[2] } }
+     END { for (m in best) if (m ~ /^ours/) { split(m, p, " "); o = "torch " p[2]
+             printf "  %-9s ours %9.1f (%s thr)  torch %9.1f (%s thr)  ratio %.2f\n", p[2], best[m], thr[m], best[o], thr[o], best[m] / best[o] } }' "$out" | sort
+
+echo "peak resident memory, 300 training steps at 1 thread (Maximum resident set size):"
+ours=$(/usr/bin/time -v ./build/bench_lenet --threads 1 --steps 300 --repeats 1 --train-only 2>&1 >/dev/null | awk '/Maximum resident/ {print $6}')
+torch=$(/usr/bin/time -v "$PY" bench/peer_lenet.py --threads 1 --steps 300 --repeats 1 --train-only 2>&1 >/dev/null | awk '/Maximum resident/ {print $6}')
+echo "  ours ${ours} KiB  torch ${torch} KiB  ratio $(awk -v a="$ours" -v b="$torch" 'BEGIN { printf "%.2f", a / b }')"
