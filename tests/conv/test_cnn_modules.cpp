@@ -61,6 +61,8 @@ TEST(ConvModules, ConfigRoundTrip) {
   expect_round_trip(bn, img);
   nn::BatchNorm bn1(9, 1, 0.2f, 1e-3f, false);
   expect_round_trip(bn1, random_tensor({3, 9}, 2));
+  nn::RandomShiftFlip aug(3, false, 11);
+  expect_round_trip(aug, img);
   nn::Reshape rs({4, 81});
   expect_round_trip(rs, img);
   auto block = nn::make_basic_block(4, 8, 2, rng);

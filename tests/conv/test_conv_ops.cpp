@@ -214,4 +214,23 @@ TEST(DropoutBlock, MasksScalesAndIsSeeded) {
   }, {random_tensor({4, 5}, 8)});
 }
 
+// ---- augmentation
+TEST(AugmentBlock, ShiftsMirrorsAndRoutesGradients) {
+  Var x(Tensor({1, 1, 2, 3}, {1, 2, 3, 4, 5, 6}));
+  bp::Rng r(1);
+  EXPECT_EQ(ops::random_shift_flip(x, 1, true, false, r).value().to_vector(), x.value().to_vector());  // eval
+  // Every training draw is a mirrored and/or shifted copy: each output is 0 or some input.
+  for (int k = 0; k < 20; ++k) {
+    Tensor y = ops::random_shift_flip(x, 1, true, true, r).value();
+    for (int64_t i = 0; i < y.numel(); ++i) EXPECT_TRUE(y[i] >= 0.f && y[i] <= 6.f && y[i] == std::floor(y[i]));
+  }
+  // Flip only, no shift: the mirror image or the image itself.
+  Tensor f = ops::random_shift_flip(x, 0, true, true, r).value();
+  EXPECT_TRUE(f.to_vector() == x.value().to_vector() || f.to_vector() == (std::vector<float>{3, 2, 1, 6, 5, 4}));
+  expect_grad_ok([](auto& v) {
+    bp::Rng rr(5);
+    return ops::random_shift_flip(v[0], 2, true, true, rr);
+  }, {random_tensor({3, 2, 4, 5}, 9)});
+}
+
 }  // namespace

@@ -60,6 +60,7 @@ std::unique_ptr<Sequential> make_resnet(const ResNetConfig& c) {
   if (img[1] < 4 || img[2] < 4) throw std::invalid_argument("the residual network needs images of at least 4×4");
   Rng rng(c.seed);
   auto net = start(c.input, img);
+  if (c.augment_shift > 0 || c.augment_flip) net->emplace<RandomShiftFlip>(c.augment_shift, c.augment_flip, c.seed + 2);
   // Pooling first: batch norm and ReLU then run on a quarter of the values (max pooling
   // commutes with ReLU, and with the batch norm's per-channel scaling where γ > 0).
   net->emplace<Conv2d>(img[0], c.stem, Conv2dOptions{.kernel = 3, .padding = 1, .bias = false}, rng);

@@ -29,11 +29,13 @@ struct ResNetConfig {
   int64_t stem = 32;                  // channels of the first 3×3 convolution (followed by max pool 2)
   std::vector<int64_t> stages{32, 64};  // one basic block per stage; stage i > 0 halves the resolution
   float dropout = 0.f;                // before the classifier
+  int64_t augment_shift = 2;          // training-time shifts of up to this many pixels (0: none)
+  bool augment_flip = true;           // and left–right mirroring (RandomShiftFlip)
   uint64_t seed = 42;
 };
 
 // A small residual network for 28×28 greyscale:
-//   [reshape] – conv3×3 stem – max pool 2 – BN – ReLU – basic blocks (nn::make_basic_block) –
+//   [reshape] – [random shift/flip, training only] – conv3×3 stem – max pool 2 – BN – ReLU – basic blocks (nn::make_basic_block) –
 //   global average pool – [dropout] – linear classes
 std::unique_ptr<Sequential> make_resnet(const ResNetConfig& c = {});
 

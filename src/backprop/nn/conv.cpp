@@ -75,6 +75,16 @@ Dropout::Dropout(float p, uint64_t seed) : p_(p), seed_(seed), rng_(seed) {
 
 nlohmann::json Dropout::config() const { return {{"type", type()}, {"p", p_}, {"seed", seed_}}; }
 
+// ---- RandomShiftFlip
+RandomShiftFlip::RandomShiftFlip(int64_t max_shift, bool flip, uint64_t seed)
+    : shift_(max_shift), flip_(flip), seed_(seed), rng_(seed) {
+  if (max_shift < 0) throw std::invalid_argument("random_shift_flip: max_shift must be >= 0");
+}
+
+nlohmann::json RandomShiftFlip::config() const {
+  return {{"type", type()}, {"max_shift", shift_}, {"flip", flip_}, {"seed", seed_}};
+}
+
 // ---- BatchNorm
 BatchNorm::BatchNorm(int64_t channels, int dims, float momentum, float eps, bool affine)
     : running_mean({channels}, 0.f), running_var({channels}, 1.f), c_(channels), dims_(dims), momentum_(momentum), eps_(eps) {

@@ -85,6 +85,23 @@ class Dropout : public Module {
   Rng rng_;
 };
 
+// Training-time augmentation of images (N, C, H, W): random left–right mirroring and shifts
+// of up to max_shift pixels (ops::random_shift_flip), from its own seeded generator; the
+// identity in eval mode, so a trained model predicts on the images as they are.
+class RandomShiftFlip : public Module {
+ public:
+  explicit RandomShiftFlip(int64_t max_shift = 2, bool flip = true, uint64_t seed = 0x5eed);
+  Var forward(const Var& x) override { return ops::random_shift_flip(x, shift_, flip_, training_, rng_); }
+  nlohmann::json config() const override;
+  std::string type() const override { return "random_shift_flip"; }
+
+ private:
+  int64_t shift_;
+  bool flip_;
+  uint64_t seed_;
+  Rng rng_;
+};
+
 // Batch normalisation over channels: 2-D for (N, C, H, W), 1-D for (N, C) (or (N, C, L)).
 // Running statistics (buffers "running_mean", "running_var") follow PyTorch: momentum 0.1,
 // unbiased variance, used in eval mode. Affine γ (weight, ones) and β (bias, zeros).

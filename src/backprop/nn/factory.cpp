@@ -51,6 +51,8 @@ std::unique_ptr<Module> module_from_config(const nlohmann::json& cfg, Rng& rng) 
     return std::make_unique<BatchNorm>(get<int64_t>(cfg, "channels"), type == "batch_norm1d" ? 1 : 2,
                                        get<float>(cfg, "momentum"), get<float>(cfg, "eps"), get<bool>(cfg, "affine"));
   if (type == "reshape") return std::make_unique<Reshape>(get<Shape>(cfg, "shape"));
+  if (type == "random_shift_flip")
+    return std::make_unique<RandomShiftFlip>(get<int64_t>(cfg, "max_shift"), get<bool>(cfg, "flip"), get<uint64_t>(cfg, "seed"));
   if (type == "residual") {
     const auto proj = get<nlohmann::json>(cfg, "projection");
     return std::make_unique<Residual>(module_from_config(get<nlohmann::json>(cfg, "block"), rng),

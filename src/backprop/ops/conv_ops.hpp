@@ -2,7 +2,7 @@
 //   conv.cpp   2-D convolution (NCHW): the fast one (im2col + backend::gemm, batch split over
 //              threads) and the direct loop it is tested against
 //   pool.cpp   max / average pooling, global average pooling
-//   norm.cpp   batch normalisation (1-D and 2-D), dropout
+//   norm.cpp   batch normalisation (1-D and 2-D), dropout, random shift/flip augmentation
 // Layout everywhere: NCHW, contiguous; a "plane" is one (n, c) slice of H·W values.
 #pragma once
 
@@ -59,5 +59,11 @@ Var batch_norm(const Var& x, const Var& gamma, const Var& beta, Tensor* running_
 // Inverted dropout: in training, each element is zeroed with probability p and survivors are
 // scaled by 1/(1 − p), so eval mode is the identity. Draws come from `rng` (seeded by the caller).
 Var dropout(const Var& x, float p, bool training, Rng& rng);
+
+// Data augmentation as a block, x (N, C, H, W): in training, each example is mirrored left–right
+// with probability 1/2 (if `flip`) and shifted by a whole number of pixels in [−max_shift,
+// max_shift] along each axis, zeros filling in; in eval it is the identity. Backward routes
+// each output's gradient to the input pixel it came from.
+Var random_shift_flip(const Var& x, int64_t max_shift, bool flip, bool training, Rng& rng);
 
 }  // namespace bp::ops

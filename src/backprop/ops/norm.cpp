@@ -158,4 +158,53 @@ Var dropout(const Var& x, float p, bool training, Rng& rng) {
   }, "dropout");
 }
 
+// y[n, c, i, j] = x[n, c, i − dy_n, j' − dx_n] with j' = j or W−1−j (mirrored), 0 outside;
+// the per-example draws (flip, dy, dx) are kept for backward, which adds each output's
+// gradient to the pixel it was read from.
+Var random_shift_flip(const Var& x, int64_t max_shift, bool flip, bool training, Rng& rng) {
+  if (x.value().ndim() != 4) throw ShapeError("random_shift_flip: input must be (N, C, H, W), got " + shape_str(x.shape()));
+  if (max_shift < 0) throw std::invalid_argument("random_shift_flip: max_shift must be >= 0");
+  if (!training || (max_shift == 0 && !flip)) return x;
+  const int64_t N = x.shape()[0], C = x.shape()[1], H = x.shape()[2], W = x.shape()[3];
+  struct Draw {
+    bool mirror;
+    int64_t sy, sx;
+  };
+  auto draws = std::make_shared<std::vector<Draw>>(static_cast<size_t>(N));
+  for (auto& d : *draws) {
+    d.mirror = flip && rng.uniform() < 0.5;
+    d.sy = max_shift ? static_cast<int64_t>(rng.below(static_cast<uint64_t>(2 * max_shift + 1))) - max_shift : 0;
+    d.sx = max_shift ? static_cast<int64_t>(rng.below(static_cast<uint64_t>(2 * max_shift + 1))) - max_shift : 0;
+  }
+  // Calls f(output index, input index) for every output pixel that reads an input pixel.
+  auto each = [N, C, H, W, draws](auto&& f) {
+    for (int64_t n = 0; n < N; ++n) {
+      const Draw d = (*draws)[n];
+      for (int64_t c = 0; c < C; ++c) {
+        const int64_t base = (n * C + c) * H * W;
+        for (int64_t i = 0; i < H; ++i) {
+          const int64_t si = i - d.sy;
+          if (si < 0 || si >= H) continue;
+          for (int64_t j = 0; j < W; ++j) {
+            int64_t sj = j - d.sx;
+            if (sj < 0 || sj >= W) continue;
+            if (d.mirror) sj = W - 1 - sj;
+            f(base + i * W + j, base + si * W + sj);
+          }
+        }
+      }
+    }
+  };
+  Tensor out(x.shape());
+  const float* xv = x.value().data();
+  float* y = out.data();
+  each([&](int64_t o, int64_t i) { y[o] = xv[i]; });
+  return make_result(std::move(out), {x}, [each](Node& nd) {
+    Node& in = *nd.inputs[0];
+    float* dx = grad_buffer(in).data();
+    const float* dy = nd.grad.data();
+    each([&](int64_t o, int64_t i) { dx[i] += dy[o]; });
+  }, "random_shift_flip");
+}
+
 }  // namespace bp::ops
