@@ -48,6 +48,8 @@ TEST(ConvModules, ConfigRoundTrip) {
   Tensor img = random_tensor({2, 4, 9, 9}, 1);
   nn::Conv2d conv(4, 6, {.kernel = 3, .stride = 2, .padding = 1, .dilation = 1, .groups = 2, .bias = true}, rng);
   expect_round_trip(conv, img);
+  nn::Conv2d fused(4, 5, {.kernel = 3, .padding = 1, .act = nn::Act::ReLU}, rng);
+  expect_round_trip(fused, img);
   nn::MaxPool2d mp(3, 2, 1);
   expect_round_trip(mp, img);
   nn::AvgPool2d ap(2);

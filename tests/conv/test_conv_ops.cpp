@@ -111,6 +111,29 @@ TEST(ConvFastVsReference, OddSizes) {
   compare_with_reference({2, 9, 6, 33}, {9, 9, 2, 4}, {1, 1, 1, 3, 1, 1, 1}, 90);     // three chunks, uneven pads
 }
 
+TEST(ConvFastVsReference, FusedReluIsReluOfTheConvolution) {
+  // Both paths (direct: 9 columns; im2col: stride 2), values and gradients against the unfused
+  // ops. Inputs drawn so that no output sits within reach of the kink for the checker.
+  for (const auto& p : {ops::conv_params(1, 1), ops::conv_params(2, 1)}) {
+    Tensor x = random_tensor({2, 3, 5, 9}, 5), w = random_tensor({4, 3, 3, 3}, 6), b = random_tensor({4}, 7);
+    Var fx(x.clone(), true), fw(w.clone(), true), fb(b.clone(), true);
+    Var ux(x.clone(), true), uw(w.clone(), true), ub(b.clone(), true);
+    Var fy = ops::conv2d_relu(fx, fw, fb, p);
+    Tensor dy = random_tensor(fy.shape(), 8);
+    fy.backward(dy);  // (backward releases the whole tape: one graph at a time)
+    Var uy = ops::relu(ops::conv2d(ux, uw, ub, p));
+    uy.backward(dy);
+    expect_close(fy.value(), uy.value(), 1e-6, "y");
+    expect_close(fx.grad(), ux.grad(), 1e-5, "dx");
+    expect_close(fw.grad(), uw.grad(), 1e-5, "dw");
+    expect_close(fb.grad(), ub.grad(), 1e-5, "db");
+  }
+  Tensor x = random_tensor({1, 2, 3, 9}, 11), w = random_tensor({2, 2, 3, 3}, 12), b({2}, 0.05f);
+  bp::autograd::GradcheckOptions o;
+  o.h = 1e-3f;
+  expect_grad_ok([](auto& v) { return ops::conv2d_relu(v[0], v[1], v[2], ops::conv_params(1, 1)); }, {x, w, b}, o);
+}
+
 TEST(ConvFastVsReference, OnlyTheGradientsAskedFor) {
   // Input as a constant (the first layer): no dx is computed, dw still is.
   Tensor x = random_tensor({2, 1, 6, 6}, 1), w = random_tensor({3, 1, 3, 3}, 2);

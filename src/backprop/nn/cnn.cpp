@@ -34,13 +34,12 @@ std::unique_ptr<Sequential> make_lenet5(const LeNetConfig& c) {
     if (c.max_pool) net->emplace<MaxPool2d>(2);
     else net->emplace<AvgPool2d>(2);
   };
-  net->emplace<Conv2d>(img[0], 6, Conv2dOptions{.kernel = 5, .padding = 2, .init = init}, rng);
-  net->emplace<Activation>(c.act);
+  // The activation rides in the convolution (fused for ReLU: no separate activation tensor).
+  net->emplace<Conv2d>(img[0], 6, Conv2dOptions{.kernel = 5, .padding = 2, .init = init, .act = c.act}, rng);
   pool();
   const int64_t h1 = img[1] / 2, w1 = img[2] / 2;  // after conv (same size) and pool
   if (h1 < 5 || w1 < 5) throw std::invalid_argument("LeNet-5 needs images of at least 10×10, got " + shape_str(img));
-  net->emplace<Conv2d>(6, 16, Conv2dOptions{.kernel = 5, .init = init}, rng);
-  net->emplace<Activation>(c.act);
+  net->emplace<Conv2d>(6, 16, Conv2dOptions{.kernel = 5, .init = init, .act = c.act}, rng);
   pool();
   const int64_t h2 = (h1 - 4) / 2, w2 = (w1 - 4) / 2;
   if (h2 < 1 || w2 < 1) throw std::invalid_argument("LeNet-5 needs images of at least 12×12, got " + shape_str(img));

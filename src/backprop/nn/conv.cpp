@@ -23,7 +23,9 @@ Conv2d::Conv2d(int64_t in, int64_t out, const Conv2dOptions& o, Rng& rng) : in_(
 }
 
 Var Conv2d::forward(const Var& x) {
-  return ops::conv2d(x, weight, bias, ops::conv_params(o_.stride, o_.padding, o_.dilation, o_.groups));
+  const auto p = ops::conv_params(o_.stride, o_.padding, o_.dilation, o_.groups);
+  if (o_.act == Act::ReLU) return ops::conv2d_relu(x, weight, bias, p);
+  return apply(o_.act, ops::conv2d(x, weight, bias, p));
 }
 
 std::vector<Var> Conv2d::parameters() {
@@ -39,7 +41,7 @@ std::vector<std::string> Conv2d::parameter_names() {
 nlohmann::json Conv2d::config() const {
   return {{"type", type()},          {"in", in_},          {"out", out_},
           {"kernel", o_.kernel},     {"stride", o_.stride}, {"padding", o_.padding},
-          {"dilation", o_.dilation}, {"groups", o_.groups}, {"bias", o_.bias}};
+          {"dilation", o_.dilation}, {"groups", o_.groups}, {"bias", o_.bias}, {"act", to_string(o_.act)}};
 }
 
 // ---- pooling

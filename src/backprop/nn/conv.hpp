@@ -18,9 +18,12 @@ struct Conv2dOptions {
   int64_t groups = 1;
   bool bias = true;
   Init init = Init::He;
+  // Activation applied to the output; ReLU is fused into the convolution (ops::conv2d_relu).
+  Act act = Act::Identity;
 };
 
-// x (N, in, H, W) -> (N, out, OH, OW); weight (out, in/groups, k, k), bias (out).
+// x (N, in, H, W) -> (N, out, OH, OW); weight (out, in/groups, k, k), bias (out); then the
+// options' activation.
 class Conv2d : public Module {
  public:
   Conv2d(int64_t in, int64_t out, const Conv2dOptions& o, Rng& rng);

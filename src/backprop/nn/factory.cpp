@@ -39,6 +39,7 @@ std::unique_ptr<Module> module_from_config(const nlohmann::json& cfg, Rng& rng) 
     Conv2dOptions o{.kernel = get<int64_t>(cfg, "kernel"), .stride = get<int64_t>(cfg, "stride"),
                     .padding = get<int64_t>(cfg, "padding"), .dilation = get<int64_t>(cfg, "dilation"),
                     .groups = get<int64_t>(cfg, "groups"), .bias = get<bool>(cfg, "bias")};
+    if (cfg.contains("act")) o.act = act_from_string(get<std::string>(cfg, "act"));
     return std::make_unique<Conv2d>(get<int64_t>(cfg, "in"), get<int64_t>(cfg, "out"), o, rng);
   }
   if (type == "max_pool2d")

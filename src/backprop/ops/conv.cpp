@@ -151,7 +151,7 @@ void col2im_add(const float* dcols, const Geo& g, float* dx) {
 // Per-thread scratch that lives as long as the thread (OpenMP keeps its pool), so the
 // im2col buffers are allocated once, not per call.
 float* scratch(int slot, int64_t n) {
-  thread_local std::vector<float> buf[3];
+  thread_local std::vector<float> buf[4];
   auto& b = buf[slot];
   if (static_cast<int64_t>(b.size()) < n) b.resize(static_cast<size_t>(n));
   return b.data();
@@ -201,7 +201,7 @@ void pad_planes(const float* x, int64_t C, int64_t H, int64_t W, int64_t ph, int
 // wt is the weight repacked as (C·KH·KW, ldw): one row of output-channel weights per tap.
 template <int OB>
 void direct_block(const float* xp, const Plane& pl, int64_t KH, int64_t KW, const float* wt, int64_t ldw,
-                  const float* bias, int64_t ob, int64_t O, int64_t OH, int64_t OW, bool add, float* y) {
+                  const float* bias, int64_t ob, int64_t O, int64_t OH, int64_t OW, bool add, bool relu, float* y) {
   const int64_t nch = (OW + L - 1) / L;
   const int64_t nout = std::min<int64_t>(OB, O - ob);
   for (int64_t oy = 0; oy < OH; ++oy) {
@@ -221,6 +221,8 @@ void direct_block(const float* xp, const Plane& pl, int64_t KH, int64_t KW, cons
         }
       }
       const int64_t ox0 = ch * L, n = std::min(L, OW - ox0);
+      if (relu)
+        for (int j = 0; j < OB; ++j) acc[j] = acc[j] > 0.f ? acc[j] : 0.f;
       for (int64_t j = 0; j < nout; ++j) {
         float* dst = y + ((ob + j) * OH + oy) * OW + ox0;
         if (n == L) {
@@ -240,18 +242,18 @@ void direct_block(const float* xp, const Plane& pl, int64_t KH, int64_t KW, cons
 template <int... B>
 struct BlockTable {
   using Fn = void (*)(const float*, const Plane&, int64_t, int64_t, const float*, int64_t, const float*, int64_t,
-                      int64_t, int64_t, int64_t, bool, float*);
+                      int64_t, int64_t, int64_t, bool, bool, float*);
   static constexpr Fn fns[] = {direct_block<B>...};
 };
 using Blocks = BlockTable<1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16>;
 
 // All O output channels of one sample: blocks of 16, then one block of the remainder.
-// wt is (K, ldw) with ldw >= O.
+// wt is (K, ldw) with ldw >= O. `add`: y += result; `relu`: y = max(result, 0) (not with add).
 void direct_conv(const float* xp, const Plane& pl, int64_t KH, int64_t KW, const float* wt, int64_t ldw,
-                 const float* bias, int64_t O, int64_t OH, int64_t OW, bool add, float* y) {
+                 const float* bias, int64_t O, int64_t OH, int64_t OW, bool add, bool relu, float* y) {
   for (int64_t ob = 0; ob < O; ob += 16) {
     const int64_t nb = std::min<int64_t>(16, O - ob);
-    Blocks::fns[nb - 1](xp, pl, KH, KW, wt, ldw, bias, ob, O, OH, OW, add, y);
+    Blocks::fns[nb - 1](xp, pl, KH, KW, wt, ldw, bias, ob, O, OH, OW, add, relu, y);
   }
 }
 
@@ -298,8 +300,11 @@ void for_batch(int64_t N, int nt, F&& body) {
 
 }  // namespace
 
-Var conv2d(const Var& x, const Var& w, const Var& b, const Conv2dParams& p) {
-  const Geo g = geometry(x, w, b, p, "conv2d");
+namespace {
+// conv2d and conv2d_relu: y = [relu](conv(x)). With the ReLU fused, backward first masks the
+// output gradient by y > 0 (ReLU's derivative, 0 at the kink as PyTorch), one sample at a time.
+Var conv_impl(const Var& x, const Var& w, const Var& b, const Conv2dParams& p, bool relu, const char* name) {
+  const Geo g = geometry(x, w, b, p, name);
   const bool has_bias = b.defined();
   Tensor out = Tensor::empty({g.N, g.O, g.OH, g.OW});
   const float* xv = x.value().data();
@@ -317,7 +322,7 @@ Var conv2d(const Var& x, const Var& w, const Var& b, const Conv2dParams& p) {
       float* xp = scratch(1, pl.size());
       for (int64_t n = n0; n < n1; ++n) {
         pad_planes(xv + n * g.C * g.H * g.W, g.C, g.H, g.W, g.ph, g.pw, pl, xp);
-        direct_conv(xp, pl, g.KH, g.KW, wt.data(), ldw, bv, g.O, g.OH, g.OW, false, yv + n * g.O * g.P);
+        direct_conv(xp, pl, g.KH, g.KW, wt.data(), ldw, bv, g.O, g.OH, g.OW, false, relu, yv + n * g.O * g.P);
       }
     });
   } else {
@@ -338,13 +343,15 @@ Var conv2d(const Var& x, const Var& w, const Var& b, const Conv2dParams& p) {
             beta = 1.f;
           }
           backend::gemm(false, false, g.Og, g.P, g.K, 1.f, wv + gi * g.Og * g.K, g.K, B, g.P, beta, y, g.P);
+          if (relu)
+            for (int64_t i = 0; i < g.Og * g.P; ++i) y[i] = y[i] > 0.f ? y[i] : 0.f;
         }
       }
     });
   }
   std::vector<Var> inputs{x, w};
   if (has_bias) inputs.push_back(b);
-  return make_result(std::move(out), std::move(inputs), [g, has_bias](Node& nd) {
+  return make_result(std::move(out), std::move(inputs), [g, has_bias, relu](Node& nd) {
     Node& nx = *nd.inputs[0];
     Node& nw = *nd.inputs[1];
     Node* nb = has_bias ? nd.inputs[2].get() : nullptr;
@@ -359,9 +366,19 @@ Var conv2d(const Var& x, const Var& w, const Var& b, const Conv2dParams& p) {
     const int nt = batch_threads(g.N);
     // Threads 1.. accumulate dW and db here: (nt − 1) × (wsize + O), zero-filled.
     std::vector<float> partial(want_w || want_b ? static_cast<size_t>((nt - 1) * (wsize + g.O)) : 0, 0.f);
-    auto bias_grad = [&](int64_t n, float* dbt) {
+    // The output gradient of sample n, (O, P): dy itself, or masked by y > 0 into scratch.
+    const float* yv = nd.value.data();
+    auto sample_grad = [&](int64_t n) -> const float* {
+      const float* d = dy + n * g.O * g.P;
+      if (!relu) return d;
+      const float* y = yv + n * g.O * g.P;
+      float* m = scratch(3, g.O * g.P);
+      for (int64_t i = 0; i < g.O * g.P; ++i) m[i] = y[i] > 0.f ? d[i] : 0.f;
+      return m;
+    };
+    auto bias_grad = [&](const float* dyn, float* dbt) {
       for (int64_t o = 0; o < g.O; ++o) {
-        const float* r = dy + (n * g.O + o) * g.P;
+        const float* r = dyn + o * g.P;
         float s = 0.f;
 #pragma omp simd reduction(+ : s)
         for (int64_t q = 0; q < g.P; ++q) s += r[q];
@@ -394,7 +411,7 @@ Var conv2d(const Var& x, const Var& w, const Var& b, const Conv2dParams& p) {
         float* xp = want_w ? scratch(1, pl.size()) : nullptr;
         float* dyp = want_x ? scratch(2, pd.size()) : nullptr;
         for (int64_t n = n0; n < n1; ++n) {
-          const float* dyn = dy + n * g.O * g.P;  // (O, P)
+          const float* dyn = sample_grad(n);  // (O, P)
           if (want_w) {
             pad_planes(xv + n * g.C * g.H * g.W, g.C, g.H, g.W, g.ph, g.pw, pl, xp);
             im2col_padded(xp, pl, g, cols);
@@ -402,9 +419,10 @@ Var conv2d(const Var& x, const Var& w, const Var& b, const Conv2dParams& p) {
           }
           if (want_x) {
             pad_planes(dyn, g.O, g.OH, g.OW, g.KH - 1 - g.ph, g.KW - 1 - g.pw, pd, dyp);
-            direct_conv(dyp, pd, g.KH, g.KW, wf.data(), ldf, nullptr, g.C, g.H, g.W, true, dx + n * g.C * g.H * g.W);
+            direct_conv(dyp, pd, g.KH, g.KW, wf.data(), ldf, nullptr, g.C, g.H, g.W, true, false,
+                        dx + n * g.C * g.H * g.W);
           }
-          if (want_b) bias_grad(n, dbt);
+          if (want_b) bias_grad(dyn, dbt);
         }
       });
     } else {
@@ -414,8 +432,9 @@ Var conv2d(const Var& x, const Var& w, const Var& b, const Conv2dParams& p) {
       float* cols = (want_w && !g.pointwise) ? scratch(0, g.K * g.P) : nullptr;
       float* dcols = (want_x && !g.pointwise) ? scratch(1, g.K * g.P) : nullptr;
       for (int64_t n = n0; n < n1; ++n) {
+        const float* dyn = sample_grad(n);  // (O, P)
         for (int64_t gi = 0; gi < g.G; ++gi) {
-          const float* dyg = dy + (n * g.O + gi * g.Og) * g.P;  // (Og, P)
+          const float* dyg = dyn + gi * g.Og * g.P;  // (Og, P)
           const float* wg = wv + gi * g.Og * g.K;               // (Og, K)
           const int64_t xoff = (n * g.C + gi * g.Cg) * g.H * g.W;
           if (want_w) {
@@ -435,7 +454,7 @@ Var conv2d(const Var& x, const Var& w, const Var& b, const Conv2dParams& p) {
             }
           }
         }
-        if (want_b) bias_grad(n, dbt);
+        if (want_b) bias_grad(dyn, dbt);
       }
     });
     }
@@ -446,7 +465,16 @@ Var conv2d(const Var& x, const Var& w, const Var& b, const Conv2dParams& p) {
       if (want_b)
         for (int64_t o = 0; o < g.O; ++o) db[o] += part[wsize + o];
     }
-  }, "conv2d");
+  }, name);
+}
+}  // namespace
+
+Var conv2d(const Var& x, const Var& w, const Var& b, const Conv2dParams& p) {
+  return conv_impl(x, w, b, p, false, "conv2d");
+}
+
+Var conv2d_relu(const Var& x, const Var& w, const Var& b, const Conv2dParams& p) {
+  return conv_impl(x, w, b, p, true, "conv2d_relu");
 }
 
 // ---- the reference: direct loops, double accumulation

@@ -31,6 +31,9 @@ inline Conv2dParams conv_params(int64_t stride, int64_t pad, int64_t dilation = 
 // x (N, C, H, W), w (O, C/G, KH, KW), b (O) or undefined -> (N, O, OH, OW) with
 // OH = ⌊(H + 2p − d(KH − 1) − 1)/s⌋ + 1 (likewise OW). Throws ShapeError on mismatched shapes.
 Var conv2d(const Var& x, const Var& w, const Var& b, const Conv2dParams& p = {});
+// relu(conv2d(x, w, b)) fused: the ReLU is applied as the output is stored, and backward masks
+// the gradient by y > 0 sample by sample, so no separate activation tensor is made (LeNet).
+Var conv2d_relu(const Var& x, const Var& w, const Var& b, const Conv2dParams& p = {});
 // The same block computed by the obvious seven nested loops (double accumulation), forward and
 // backward: the reference the fast conv2d is tested against. Slow; for tests only.
 Var conv2d_reference(const Var& x, const Var& w, const Var& b, const Conv2dParams& p = {});
