@@ -29,8 +29,11 @@ struct ResNetConfig {
   int64_t stem = 32;                  // channels of the first 3×3 convolution (followed by max pool 2)
   std::vector<int64_t> stages{32, 64};  // one basic block per stage; stage i > 0 halves the resolution
   float dropout = 0.f;                // before the classifier
-  int64_t augment_shift = 2;          // training-time shifts of up to this many pixels (0: none)
-  bool augment_flip = true;           // and left–right mirroring (RandomShiftFlip)
+  // Training-time augmentation (RandomShiftFlip): left–right mirroring, and shifts of up to
+  // this many pixels (0: none). Measured (docs/cnn.md): mirroring helps within a 10-minute
+  // budget, shifts of 2 made the task too hard for 14 epochs (91.5 % against 91.9 % without).
+  int64_t augment_shift = 0;
+  bool augment_flip = true;
   uint64_t seed = 42;
 };
 
