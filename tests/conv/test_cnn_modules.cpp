@@ -71,8 +71,10 @@ TEST(ConvModules, ConfigRoundTrip) {
   expect_round_trip(*block, img);
   auto lenet = nn::make_lenet5({.input = {784}});
   expect_round_trip(*lenet, random_tensor({2, 784}, 3));
-  auto res = nn::make_resnet({.input = {1, 28, 28}, .stem = 8, .stages = {8, 16}, .dropout = 0.1f});
+  auto res = nn::make_resnet({.input = {1, 28, 28}, .stem = 8, .stages = {8, 16}, .global_pool = true, .dropout = 0.1f});
   expect_round_trip(*res, random_tensor({2, 1, 28, 28}, 4));
+  res = nn::make_resnet({.input = {1, 20, 20}, .stem = 4, .stages = {4, 6, 8}});  // flatten head: 8 × 3 × 3
+  expect_round_trip(*res, random_tensor({2, 1, 20, 20}, 4));
 }
 
 TEST(ConvModules, BatchNormBuffersAndModes) {

@@ -66,15 +66,24 @@ std::unique_ptr<Sequential> make_resnet(const ResNetConfig& c) {
   net->emplace<MaxPool2d>(2);
   net->emplace<BatchNorm>(c.stem);
   net->emplace<Activation>(Act::ReLU);
-  int64_t prev = c.stem;
+  int64_t prev = c.stem, h = img[1] / 2, w = img[2] / 2;
   for (size_t i = 0; i < c.stages.size(); ++i) {
     if (c.stages[i] <= 0) throw std::invalid_argument("residual stages need positive channel counts");
-    net->add(make_basic_block(prev, c.stages[i], i == 0 ? 1 : 2, rng));
+    const int64_t stride = i == 0 ? 1 : 2;
+    net->add(make_basic_block(prev, c.stages[i], stride, rng));
     prev = c.stages[i];
+    h = (h - 1) / stride + 1;  // 3×3, padding 1
+    w = (w - 1) / stride + 1;
   }
-  net->emplace<GlobalAvgPool2d>();
+  int64_t features = prev;
+  if (c.global_pool) {
+    net->emplace<GlobalAvgPool2d>();
+  } else {
+    net->emplace<Flatten>();
+    features = prev * h * w;
+  }
   if (c.dropout > 0.f) net->emplace<Dropout>(c.dropout, c.seed + 1);
-  net->emplace<Linear>(prev, c.classes, true, Init::Glorot, rng);
+  net->emplace<Linear>(features, c.classes, true, Init::Glorot, rng);
   return net;
 }
 

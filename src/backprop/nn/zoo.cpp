@@ -26,7 +26,9 @@ std::unique_ptr<Module> make_model(const ModelSpec& s) {
   if (s.name == "lenet5" || s.name == "resnet") {
     if (s.task != Task::Multiclass || s.outputs < 2)
       throw std::invalid_argument("model '" + s.name + "' is a multi-class classifier (needs 2 or more classes)");
-    if (s.name == "lenet5") return make_lenet5({.input = s.input_shape, .classes = s.outputs, .seed = s.seed});
+    if (s.name == "lenet5")  // the activation may be chosen (--activation); ReLU by default
+      return make_lenet5({.input = s.input_shape, .classes = s.outputs,
+                          .act = s.activations.empty() ? Act::ReLU : s.activations[0], .seed = s.seed});
     return make_resnet({.input = s.input_shape, .classes = s.outputs, .seed = s.seed});
   }
   std::string names;
