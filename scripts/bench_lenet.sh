@@ -4,20 +4,18 @@
 # Speed: training (batch 128, Adam) and inference (batch 128 and 1) in samples/s, each side at
 # 1 and 2 threads, interleaved so that both see the same machine load; the ratios compare
 # each side's best thread count. Memory: peak resident set of the same 300 training steps.
-#
-# OMP_WAIT_POLICY=passive (for both sides, overridable): on a shared 2-core machine, OpenMP's
-# default busy-waiting between parallel regions starves the BLAS threads and everyone else
-# (PyTorch itself dropped to a few hundred samples/s at 2 threads without it).
+# Both run in the caller's environment. (PyTorch's two-thread numbers collapse whenever another
+# process runs: its OpenMP threads busy-wait. OMP_WAIT_POLICY=passive helps it; ours does not
+# use OpenMP threads, see ops/conv_ops.hpp, detail::run_threads.)
 set -e
 cd "$(dirname "$0")/.."
 [ -x build/bench_lenet ] || sh scripts/build.sh
 PY=${PY:-/usr/bin/python3}
 STEPS=${STEPS:-50}
 REPEATS=${REPEATS:-5}
-export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive}
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
-echo "machine: $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg); OMP_WAIT_POLICY=$OMP_WAIT_POLICY"
+echo "machine: $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg); OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-unset}"
 for t in 1 2; do
   ./build/bench_lenet --threads "$t" --steps "$STEPS" --repeats "$REPEATS" | sed 's/^/ours /' | tee -a "$out"
   "$PY" bench/peer_lenet.py --threads "$t" --steps "$STEPS" --repeats "$REPEATS" | sed 's/^/torch /' | tee -a "$out"

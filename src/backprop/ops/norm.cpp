@@ -43,8 +43,8 @@ Var batch_norm(const Var& x, const Var& gamma, const Var& beta, Tensor* running_
   float* yp = out.data();
   const float* gp = affine ? gamma.value().data() : nullptr;
   const float* bp_ = affine ? beta.value().data() : nullptr;
-#pragma omp parallel for num_threads(backend::num_threads()) if (M * C > (1 << 15))
-  for (int64_t c = 0; c < C; ++c) {
+  detail::parallel_for(C, 3 * M * C, [&](int64_t c0, int64_t c1) {
+  for (int64_t c = c0; c < c1; ++c) {
     float mu, var;
     if (training) {  // two passes: the mean, then the spread around it (no cancellation)
       double s = 0;
@@ -89,6 +89,7 @@ Var batch_norm(const Var& x, const Var& gamma, const Var& beta, Tensor* running_
       for (int64_t i = 0; i < S; ++i) yr[i] = xr[i] * scale + shift;
     }
   }
+  });
   std::vector<Var> inputs{x};
   if (affine) inputs.insert(inputs.end(), {gamma, beta});
   return make_result(std::move(out), std::move(inputs), [N, C, S, M, affine, training, mean, rstd](Node& nd) {
@@ -101,8 +102,8 @@ Var batch_norm(const Var& x, const Var& gamma, const Var& beta, Tensor* running_
     float* dx = nx.requires_grad ? grad_buffer(nx).data() : nullptr;
     float* dg = ng && ng->requires_grad ? grad_buffer(*ng).data() : nullptr;
     float* db = nb && nb->requires_grad ? grad_buffer(*nb).data() : nullptr;
-#pragma omp parallel for num_threads(backend::num_threads()) if (M * C > (1 << 15))
-    for (int64_t c = 0; c < C; ++c) {
+    detail::parallel_for(C, 3 * M * C, [&](int64_t c0, int64_t c1) {
+    for (int64_t c = c0; c < c1; ++c) {
       const float mu = (*mean)[c], r = (*rstd)[c];
       double sdy = 0, sdyx = 0;  // Σ dy, Σ dy·x̂
       for (int64_t n = 0; n < N; ++n) {
@@ -131,6 +132,7 @@ Var batch_norm(const Var& x, const Var& gamma, const Var& beta, Tensor* running_
         for (int64_t i = 0; i < S; ++i) d[i] += k * (gr[i] - mdy - (xr[i] - mu) * r * mdyx);
       }
     }
+    });
   }, training ? "batch_norm" : "batch_norm_eval");
 }
 

@@ -16,9 +16,6 @@ using autograd::make_result;
 
 namespace {
 
-// Below this many output values a parallel region costs more than it saves.
-constexpr int64_t kParallelWork = 1 << 15;
-
 struct PoolGeo {
   int64_t planes, H, W, OH, OW, k, s, p;
 };
@@ -50,8 +47,8 @@ Var max_pool2d(const Var& x, int64_t kernel, int64_t stride, int64_t pad) {
   float* yv = out.data();
   int32_t* av = arg->data();
   const bool fast = g.k == 2 && g.s == 2 && g.p == 0;
-#pragma omp parallel for num_threads(backend::num_threads()) if (g.planes * OP > kParallelWork)
-  for (int64_t pl = 0; pl < g.planes; ++pl) {
+  detail::parallel_for(g.planes, g.planes * (HW + 2 * OP), [&](int64_t pl0, int64_t pl1) {
+  for (int64_t pl = pl0; pl < pl1; ++pl) {
     const float* xp = xv + pl * HW;
     float* yp = yv + pl * OP;
     int32_t* ap = av + pl * OP;
@@ -89,14 +86,16 @@ Var max_pool2d(const Var& x, int64_t kernel, int64_t stride, int64_t pad) {
       }
     }
   }
+  });
   return make_result(std::move(out), {x}, [g, arg, HW, OP](Node& nd) {
     Node& in = *nd.inputs[0];
     float* dx = grad_buffer(in).data();  // (N, C, H, W), += the routed gradients
     const float* dy = nd.grad.data();    // (N, C, OH, OW)
     const int32_t* av = arg->data();
-#pragma omp parallel for num_threads(backend::num_threads()) if (g.planes * OP > kParallelWork)
-    for (int64_t pl = 0; pl < g.planes; ++pl)
-      for (int64_t q = 0; q < OP; ++q) dx[pl * HW + av[pl * OP + q]] += dy[pl * OP + q];
+    detail::parallel_for(g.planes, g.planes * 3 * OP, [&](int64_t pl0, int64_t pl1) {
+      for (int64_t pl = pl0; pl < pl1; ++pl)
+        for (int64_t q = 0; q < OP; ++q) dx[pl * HW + av[pl * OP + q]] += dy[pl * OP + q];
+    });
   }, "max_pool2d");
 }
 
@@ -108,8 +107,8 @@ Var avg_pool2d(const Var& x, int64_t kernel, int64_t stride, int64_t pad) {
   Tensor out = Tensor::empty({x.shape()[0], x.shape()[1], g.OH, g.OW});
   const float* xv = x.value().data();
   float* yv = out.data();
-#pragma omp parallel for num_threads(backend::num_threads()) if (g.planes * OP > kParallelWork)
-  for (int64_t pl = 0; pl < g.planes; ++pl) {
+  detail::parallel_for(g.planes, g.planes * (HW + OP), [&](int64_t pl0, int64_t pl1) {
+  for (int64_t pl = pl0; pl < pl1; ++pl) {
     const float* xp = xv + pl * HW;
     float* yp = yv + pl * OP;
     for (int64_t oy = 0; oy < g.OH; ++oy) {
@@ -123,12 +122,13 @@ Var avg_pool2d(const Var& x, int64_t kernel, int64_t stride, int64_t pad) {
       }
     }
   }
+  });
   return make_result(std::move(out), {x}, [g, HW, OP, inv](Node& nd) {
     Node& in = *nd.inputs[0];
     float* dx = grad_buffer(in).data();
     const float* dy = nd.grad.data();
-#pragma omp parallel for num_threads(backend::num_threads()) if (g.planes * OP > kParallelWork)
-    for (int64_t pl = 0; pl < g.planes; ++pl) {
+    detail::parallel_for(g.planes, g.planes * (HW + OP), [&](int64_t pl0, int64_t pl1) {
+    for (int64_t pl = pl0; pl < pl1; ++pl) {
       float* dxp = dx + pl * HW;
       const float* dyp = dy + pl * OP;
       for (int64_t oy = 0; oy < g.OH; ++oy) {
@@ -141,6 +141,7 @@ Var avg_pool2d(const Var& x, int64_t kernel, int64_t stride, int64_t pad) {
         }
       }
     }
+    });
   }, "avg_pool2d");
 }
 
