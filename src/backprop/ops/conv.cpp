@@ -1,7 +1,8 @@
-// 2-D convolution, NCHW. Forward and backward side by side, twice: the fast block
-// (im2col + backend::gemm, the batch split over threads) and the direct loops it is tested against.
+// 2-D convolution, NCHW. Forward and backward side by side: the fast block (two paths, below)
+// and the direct loops it is tested against (conv2d_reference, at the end).
 //
-// Fast forward, per sample n and group g (K = C/G·KH·KW rows of patch values, P = OH·OW):
+// Path 1, im2col + GEMM (any stride, dilation, groups). Per sample n and group g
+// (K = C/G·KH·KW rows of patch values, P = OH·OW):
 //   cols (K, P) = im2col(x[n, group g])           every output pixel's receptive field as a column
 //   y[n, group g] (O/G, P) = W_g (O/G, K) · cols  one GEMM, written straight into NCHW
 // Backward, per sample, from dy[n, group g] (O/G, P):
@@ -10,10 +11,17 @@
 //   db (O)        += Σ_p dy
 // A 1×1 convolution with stride 1 and no padding needs no im2col: x[n] already is cols.
 //
+// Path 2, direct (stride 1, dilation 1, one group, rows of >= 8 outputs): vector kernels on a
+// zero-padded copy of each sample (see direct_block); dx is the same kernel applied to the
+// padded dy with flipped, transposed weights; dW stays a GEMM on im2col columns.
+//
+// conv2d_relu fuses max(y, 0) into the store; its backward masks dy by y > 0 per sample.
+//
 // Threads: samples are split across the backend's threads (detail::run_threads), each thread
 // running its GEMMs serially (BLAS is set to one thread for the duration: a multi-threaded
-// BLAS called from inside a parallel region would oversubscribe the cores). Each thread accumulates dW and db
-// into its own buffer; the buffers are summed at the end (thread 0 writes into the gradient).
+// BLAS called from inside a parallel region would oversubscribe the cores). Each thread
+// accumulates dW and db into its own buffer; the buffers are summed at the end (thread 0
+// writes into the gradient).
 #include <algorithm>
 #include <condition_variable>
 #include <cstring>
