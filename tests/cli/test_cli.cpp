@@ -178,3 +178,33 @@ TEST_F(Cli, WrongTaskForTheModelIsRefused) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST_F(Cli, StudyWritesThePapersTableRawAndNormalized) {
+  const std::string prefix = path("study");
+  Result r = run("study --data " + bp::testing::shared_data("LetterRecognition.csv") +
+                 " --view LETTER.P2 --max-train 600 --trials 2 --mlp-epochs 3 -q -o " + prefix);
+  ASSERT_EQ(r.code, 0) << r.out;
+  for (const char* col : {"MODEL", "CAL", "ACC", "FSC", "LFT", "ROC", "APR", "BEP", "RMS", "MXE", "MEAN"})
+    EXPECT_NE(r.out.find(col), std::string::npos) << col;
+  EXPECT_NE(r.out.find("raw test-set metrics"), std::string::npos);
+  nlohmann::json j = nlohmann::json::parse(std::ifstream(prefix + ".json"));
+  // 3 learners x 3 calibrations on one problem.
+  ASSERT_EQ(j.at("rows").size(), 9u);
+  // Each metric's best row scores exactly 1 once normalized.
+  for (const char* m : {"ACC", "ROC", "RMS", "MXE"}) {
+    double best = -1e9;
+    for (const auto& row : j.at("rows")) best = std::max(best, row.at("normalized").at(m).get<double>());
+    EXPECT_DOUBLE_EQ(best, 1.0) << m;
+  }
+  EXPECT_TRUE(fs::exists(prefix + ".csv"));
+  EXPECT_TRUE(fs::exists(prefix + ".txt"));
+}
+
+TEST_F(Cli, StudyNeedsABinaryTask) {
+  expect_error("study --data " + bp::testing::shared_data("LetterRecognition.csv"), "--view");
+  expect_error("study --data " + bp::testing::shared_data("LetterRecognition.csv") + " --view LETTER.P9", "LETTER.P9");
+}
+
+}  // namespace
