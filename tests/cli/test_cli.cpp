@@ -208,3 +208,34 @@ TEST_F(Cli, StudyNeedsABinaryTask) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST_F(Cli, CalibrateKeepTheCalibratorAndDrawPictures) {
+  const std::string model = path("m.safetensors"), cal = path("cal.safetensors");
+  const std::string data = bp::testing::shared_data("PimaIndiansDiabetes.csv");
+  ASSERT_EQ(run("train --data " + data + " --hidden 8 --epochs 20 --batch-size 32 --lr 0.01 -q -o " + model).code, 0);
+  for (const char* method : {"platt", "isotonic"}) {
+    Result r = run("evaluate -m " + model + " --calibrate " + method + " --save-calibrated " + cal + " --reliability-plot " +
+                   path("rel.png") + " --roc-plot " + path("roc.svg") + " --report " + path("e.json"));
+    ASSERT_EQ(r.code, 0) << r.out;
+    EXPECT_NE(r.out.find("calibrated"), std::string::npos) << r.out;
+    nlohmann::json e = nlohmann::json::parse(std::ifstream(path("e.json")));
+    EXPECT_EQ(e.at("evaluation").at("calibration").at("type"), method == std::string("platt") ? "platt" : "isotonic")
+        << e.at("evaluation").at("calibration").dump();
+    std::ifstream png(path("rel.png"), std::ios::binary);
+    char sig[8] = {};
+    png.read(sig, 8);
+    EXPECT_EQ(std::string(sig + 1, 3), "PNG");
+    std::ifstream svg(path("roc.svg"));
+    std::string text((std::istreambuf_iterator<char>(svg)), {});
+    EXPECT_NE(text.find("<svg"), std::string::npos);
+  }
+  // The saved model carries its calibrator: evaluate applies it without being asked.
+  Result again = run("evaluate -m " + cal + " --report " + path("again.json"));
+  ASSERT_EQ(again.code, 0) << again.out;
+  nlohmann::json a = nlohmann::json::parse(std::ifstream(path("again.json")));
+  EXPECT_TRUE(a.at("evaluation").contains("calibration"));
+}
+
+}  // namespace
