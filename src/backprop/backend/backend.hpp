@@ -17,6 +17,10 @@ void gemm_reference(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k,
                     const float* a, int64_t lda, const float* b, int64_t ldb, float beta, float* c,
                     int64_t ldc);
 
+// y[i] = √x[i] for n floats (y may equal x), with the vector square-root instruction: a loop
+// that calls std::sqrt cannot be vectorised by the compiler, as std::sqrt must set errno.
+void vsqrt(const float* x, float* y, int64_t n);
+
 // Number of threads used by both the BLAS and the OpenMP loops. Setting it sets both, so
 // the two pools never together run more threads than asked for (they never run at once:
 // a GEMM call returns before the next loop starts). 0 = one per core.
