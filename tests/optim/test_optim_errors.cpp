@@ -6,6 +6,7 @@
 #include <limits>
 #include <string>
 
+#include "backprop/backend/backend.hpp"
 #include "backprop/optim/optim.hpp"
 
 namespace {
@@ -97,4 +98,28 @@ TEST(OptimErrors, GoodScheduleSpecs) {
   EXPECT_NEAR(optim::make_schedule("cosine", 4)->lr(0.1f, 2), 0.05f, 1e-7);
 }
 
+}  // namespace
+
+namespace {
+// The update loops may be split across threads (with a BLAS sharing OpenMP's pool); every
+// parameter's update is independent of the others, so the result is bit-identical.
+TEST(OptimThreads, SameStepsWithOneOrTwoThreads) {
+  const int before = bp::backend::num_threads();
+  std::vector<std::vector<float>> finals;
+  for (int threads : {1, 2}) {
+    bp::backend::set_num_threads(threads);
+    Var w(Tensor({300, 1000}), true);  // large enough to be split
+    for (int64_t i = 0; i < w.numel(); ++i) w.value()[i] = std::sin(0.01f * static_cast<float>(i));
+    for (const char* name : {"sgd", "nesterov", "adagrad", "rmsprop", "adamw"}) {
+      auto opt = optim::make_optimizer({.name = name, .lr = 0.01f, .weight_decay = 0.01f}, {w});
+      for (int s = 0; s < 3; ++s) {
+        for (int64_t i = 0; i < w.numel(); ++i) w.grad()[i] = std::cos(0.003f * static_cast<float>(i * (s + 1)));
+        opt->step();
+      }
+    }
+    finals.push_back(w.value().to_vector());
+  }
+  EXPECT_EQ(finals[0], finals[1]);
+  bp::backend::set_num_threads(before);
+}
 }  // namespace

@@ -25,6 +25,15 @@ void require(bool ok, const std::string& what, float got) {
 // small buffer that stays in L1 (see backend::vsqrt for why they are taken separately).
 constexpr int64_t kBlock = 256;
 
+// Calls body(start, length) for the blocks of [0, n), split across threads when the work
+// (`arrays` floats read or written per parameter) pays for it; see backend::parallel_worth.
+template <class F>
+void for_blocks(int64_t n, int64_t arrays, F body) {
+  const int64_t blocks = (n + kBlock - 1) / kBlock;
+#pragma omp parallel for schedule(static) if (backend::parallel_worth(n * arrays))
+  for (int64_t i = 0; i < blocks; ++i) body(i * kBlock, std::min(kBlock, n - i * kBlock));
+}
+
 }  // namespace
 
 Optimizer::Optimizer(const std::vector<Var>& params, float lr) : lr_(lr) {
@@ -50,27 +59,33 @@ SGD::SGD(const std::vector<Var>& params, SGDOptions o)
 
 void SGD::update(float* p, const float* g, int64_t n) {
   const float lr = lr_, mu = momentum_, wd = wd_;
-  if (mu == 0.f) {
-#pragma omp simd
-    for (int64_t i = 0; i < n; ++i) p[i] -= lr * (g[i] + wd * p[i]);
-    return;
-  }
-  float* b = buf_.data();
   const float keep = t_ == 1 ? 0.f : mu;  // the buffer starts as the first gradient (PyTorch)
-  if (nesterov_) {
+  const bool nesterov = nesterov_;
+  float* buf = buf_.data();
+  for_blocks(n, mu == 0.f ? 3 : 5, [&](int64_t s, int64_t len) {
+    float* ps = p + s;
+    const float* gs = g + s;
+    if (mu == 0.f) {
 #pragma omp simd
-    for (int64_t i = 0; i < n; ++i) {
-      const float gi = g[i] + wd * p[i];
-      b[i] = keep * b[i] + gi;
-      p[i] -= lr * (gi + mu * b[i]);
+      for (int64_t i = 0; i < len; ++i) ps[i] -= lr * (gs[i] + wd * ps[i]);
+      return;
     }
-  } else {
+    float* bs = buf + s;
+    if (nesterov) {
 #pragma omp simd
-    for (int64_t i = 0; i < n; ++i) {
-      b[i] = keep * b[i] + (g[i] + wd * p[i]);
-      p[i] -= lr * b[i];
+      for (int64_t i = 0; i < len; ++i) {
+        const float gi = gs[i] + wd * ps[i];
+        bs[i] = keep * bs[i] + gi;
+        ps[i] -= lr * (gi + mu * bs[i]);
+      }
+    } else {
+#pragma omp simd
+      for (int64_t i = 0; i < len; ++i) {
+        bs[i] = keep * bs[i] + (gs[i] + wd * ps[i]);
+        ps[i] -= lr * bs[i];
+      }
     }
-  }
+  });
 }
 
 // ---- Adagrad
@@ -82,12 +97,12 @@ Adagrad::Adagrad(const std::vector<Var>& params, AdagradOptions o)
 
 void Adagrad::update(float* p, const float* g, int64_t n) {
   const float lr = lr_, eps = eps_, wd = wd_;
-  alignas(64) float root[kBlock];
-  for (int64_t s = 0; s < n; s += kBlock) {
-    const int64_t len = std::min(kBlock, n - s);
+  float* sum = sum_.data();
+  for_blocks(n, 4, [&](int64_t s, int64_t len) {
     float* ps = p + s;
     const float* gs = g + s;
-    float* ss = sum_.data() + s;
+    float* ss = sum + s;
+    alignas(64) float root[kBlock];
 #pragma omp simd
     for (int64_t i = 0; i < len; ++i) {
       const float gi = gs[i] + wd * ps[i];
@@ -96,7 +111,7 @@ void Adagrad::update(float* p, const float* g, int64_t n) {
     backend::vsqrt(ss, root, len);
 #pragma omp simd
     for (int64_t i = 0; i < len; ++i) ps[i] -= lr * (gs[i] + wd * ps[i]) / (root[i] + eps);
-  }
+  });
 }
 
 // ---- RMSprop
@@ -111,12 +126,13 @@ RMSprop::RMSprop(const std::vector<Var>& params, RMSpropOptions o)
 
 void RMSprop::update(float* p, const float* g, int64_t n) {
   const float lr = lr_, alpha = alpha_, eps = eps_, wd = wd_, mu = momentum_;
-  alignas(64) float root[kBlock];
-  for (int64_t s = 0; s < n; s += kBlock) {
-    const int64_t len = std::min(kBlock, n - s);
+  float* sq = sq_.data();
+  float* buf = buf_.data();
+  for_blocks(n, mu > 0.f ? 6 : 4, [&](int64_t s, int64_t len) {
     float* ps = p + s;
     const float* gs = g + s;
-    float* vs = sq_.data() + s;
+    float* vs = sq + s;
+    alignas(64) float root[kBlock];
 #pragma omp simd
     for (int64_t i = 0; i < len; ++i) {
       const float gi = gs[i] + wd * ps[i];
@@ -124,7 +140,7 @@ void RMSprop::update(float* p, const float* g, int64_t n) {
     }
     backend::vsqrt(vs, root, len);
     if (mu > 0.f) {
-      float* bs = buf_.data() + s;
+      float* bs = buf + s;
 #pragma omp simd
       for (int64_t i = 0; i < len; ++i) {
         bs[i] = mu * bs[i] + (gs[i] + wd * ps[i]) / (root[i] + eps);
@@ -134,7 +150,7 @@ void RMSprop::update(float* p, const float* g, int64_t n) {
 #pragma omp simd
       for (int64_t i = 0; i < len; ++i) ps[i] -= lr * (gs[i] + wd * ps[i]) / (root[i] + eps);
     }
-  }
+  });
 }
 
 // ---- Adam / AdamW
@@ -156,13 +172,14 @@ void Adam::update(float* p, const float* g, int64_t n) {
   const float b1 = b1_, b2 = b2_, eps = eps_;
   const float l2 = decoupled_ ? 0.f : wd_;
   const float decay = decoupled_ ? 1.f - lr_ * wd_ : 1.f;  // AdamW: p ← p(1 − ηλ) first
-  alignas(64) float root[kBlock];
-  for (int64_t s = 0; s < n; s += kBlock) {
-    const int64_t len = std::min(kBlock, n - s);
+  float* m = m_.data();
+  float* v = v_.data();
+  for_blocks(n, 7, [&](int64_t s, int64_t len) {
     float* ps = p + s;
     const float* gs = g + s;
-    float* ms = m_.data() + s;
-    float* vs = v_.data() + s;
+    float* ms = m + s;
+    float* vs = v + s;
+    alignas(64) float root[kBlock];
 #pragma omp simd
     for (int64_t i = 0; i < len; ++i) {
       const float gi = gs[i] + l2 * ps[i];
@@ -172,7 +189,7 @@ void Adam::update(float* p, const float* g, int64_t n) {
     backend::vsqrt(vs, root, len);
 #pragma omp simd
     for (int64_t i = 0; i < len; ++i) ps[i] = ps[i] * decay - step * ms[i] / (root[i] / bc2_sqrt + eps);
-  }
+  });
 }
 
 // ---- schedules
