@@ -5,7 +5,9 @@
 #   training:  ours / PyTorch samples/s (each at its best thread count, and per thread count)
 #   batch 1:   PyTorch / ours latency
 # Usage: sh scripts/bench.sh [REPEATS (default 3)] [THREADS (default 1,2)]
-# Environment: BENCH_ROUNDS, BENCH_BATCHES (timed rounds of batches per run), NO_BUILD=1.
+# Environment: BENCH_ROUNDS, BENCH_BATCHES (timed rounds of batches per run), NO_BUILD=1,
+# BENCH_BUILD=DIR (an existing build folder to run instead of ./build, e.g. one configured
+# with -DBACKPROP_OPENBLAS=openmp; implies NO_BUILD).
 set -e
 cd "$(dirname "$0")/.."
 REPEATS="${1:-3}"
@@ -14,13 +16,15 @@ ROUNDS="${BENCH_ROUNDS:-7}"
 BATCHES="${BENCH_BATCHES:-50}"
 PY=/usr/bin/python3
 [ -x "$PY" ] || PY=python3
-[ "${NO_BUILD:-0}" = 1 ] || sh scripts/build.sh >/dev/null
+BUILD="${BENCH_BUILD:-build}"
+[ "${NO_BUILD:-0}" = 1 ] || [ -n "${BENCH_BUILD:-}" ] || sh scripts/build.sh >/dev/null
 OUT="$(mktemp -d)"
 trap 'rm -rf "$OUT"' EXIT
+echo "# $("$BUILD/bench_mlp" --info)"
 echo "# $(lscpu | sed -n 's/^Model name:[[:space:]]*//p'), $(nproc) CPUs; load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 i=1
 while [ "$i" -le "$REPEATS" ]; do
-  ./build/bench_mlp --threads "$THREADS" --rounds "$ROUNDS" --batches "$BATCHES" | tee -a "$OUT/ours" | grep '^# threads' | sed 's/^/ours    /'
+  "$BUILD/bench_mlp" --threads "$THREADS" --rounds "$ROUNDS" --batches "$BATCHES" | tee -a "$OUT/ours" | grep '^# threads' | sed 's/^/ours    /'
   "$PY" bench/peer_mlp.py --threads "$THREADS" --rounds "$ROUNDS" --batches "$BATCHES" | tee -a "$OUT/peer" | grep '^# threads' | sed 's/^/pytorch /'
   i=$((i + 1))
 done
