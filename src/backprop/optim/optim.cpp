@@ -57,35 +57,45 @@ SGD::SGD(const std::vector<Var>& params, SGDOptions o)
   if (momentum_ > 0.f) buf_ = state_buffer();
 }
 
+// One block of each update, its coefficients passed by value: the compiler then keeps them in
+// registers (a lambda capturing them by reference made it reload them after every store,
+// as a float store might alias them; that cost Adam a third of its speed).
+namespace {
+
+struct SGDCoef {
+  float lr, wd, mu, keep;  // keep: μ, or 0 at the first step (the buffer starts as the gradient)
+};
+
+void sgd_block(float* p, const float* g, int64_t len, SGDCoef c) {
+#pragma omp simd
+  for (int64_t i = 0; i < len; ++i) p[i] -= c.lr * (g[i] + c.wd * p[i]);
+}
+
+void momentum_block(float* p, const float* g, float* b, int64_t len, SGDCoef c) {
+#pragma omp simd
+  for (int64_t i = 0; i < len; ++i) {
+    b[i] = c.keep * b[i] + (g[i] + c.wd * p[i]);
+    p[i] -= c.lr * b[i];
+  }
+}
+
+void nesterov_block(float* p, const float* g, float* b, int64_t len, SGDCoef c) {
+#pragma omp simd
+  for (int64_t i = 0; i < len; ++i) {
+    const float gi = g[i] + c.wd * p[i];
+    b[i] = c.keep * b[i] + gi;
+    p[i] -= c.lr * (gi + c.mu * b[i]);
+  }
+}
+
+}  // namespace
+
 void SGD::update(float* p, const float* g, int64_t n) {
-  const float lr = lr_, mu = momentum_, wd = wd_;
-  const float keep = t_ == 1 ? 0.f : mu;  // the buffer starts as the first gradient (PyTorch)
-  const bool nesterov = nesterov_;
+  const SGDCoef c{lr_, wd_, momentum_, t_ == 1 ? 0.f : momentum_};
   float* buf = buf_.data();
-  for_blocks(n, mu == 0.f ? 3 : 5, [&](int64_t s, int64_t len) {
-    float* ps = p + s;
-    const float* gs = g + s;
-    if (mu == 0.f) {
-#pragma omp simd
-      for (int64_t i = 0; i < len; ++i) ps[i] -= lr * (gs[i] + wd * ps[i]);
-      return;
-    }
-    float* bs = buf + s;
-    if (nesterov) {
-#pragma omp simd
-      for (int64_t i = 0; i < len; ++i) {
-        const float gi = gs[i] + wd * ps[i];
-        bs[i] = keep * bs[i] + gi;
-        ps[i] -= lr * (gi + mu * bs[i]);
-      }
-    } else {
-#pragma omp simd
-      for (int64_t i = 0; i < len; ++i) {
-        bs[i] = keep * bs[i] + (gs[i] + wd * ps[i]);
-        ps[i] -= lr * bs[i];
-      }
-    }
-  });
+  if (momentum_ == 0.f) for_blocks(n, 3, [=](int64_t s, int64_t len) { sgd_block(p + s, g + s, len, c); });
+  else if (nesterov_) for_blocks(n, 5, [=](int64_t s, int64_t len) { nesterov_block(p + s, g + s, buf + s, len, c); });
+  else for_blocks(n, 5, [=](int64_t s, int64_t len) { momentum_block(p + s, g + s, buf + s, len, c); });
 }
 
 // ---- Adagrad
@@ -95,23 +105,24 @@ Adagrad::Adagrad(const std::vector<Var>& params, AdagradOptions o)
   require(wd_ >= 0.f && std::isfinite(wd_), "weight decay must be >= 0", wd_);
 }
 
+namespace {
+void adagrad_block(float* p, const float* g, float* sum, int64_t len, float lr, float eps, float wd) {
+  alignas(64) float root[kBlock];
+#pragma omp simd
+  for (int64_t i = 0; i < len; ++i) {
+    const float gi = g[i] + wd * p[i];
+    sum[i] += gi * gi;
+  }
+  backend::vsqrt(sum, root, len);
+#pragma omp simd
+  for (int64_t i = 0; i < len; ++i) p[i] -= lr * (g[i] + wd * p[i]) / (root[i] + eps);
+}
+}  // namespace
+
 void Adagrad::update(float* p, const float* g, int64_t n) {
   const float lr = lr_, eps = eps_, wd = wd_;
   float* sum = sum_.data();
-  for_blocks(n, 4, [&](int64_t s, int64_t len) {
-    float* ps = p + s;
-    const float* gs = g + s;
-    float* ss = sum + s;
-    alignas(64) float root[kBlock];
-#pragma omp simd
-    for (int64_t i = 0; i < len; ++i) {
-      const float gi = gs[i] + wd * ps[i];
-      ss[i] += gi * gi;
-    }
-    backend::vsqrt(ss, root, len);
-#pragma omp simd
-    for (int64_t i = 0; i < len; ++i) ps[i] -= lr * (gs[i] + wd * ps[i]) / (root[i] + eps);
-  });
+  for_blocks(n, 4, [=](int64_t s, int64_t len) { adagrad_block(p + s, g + s, sum + s, len, lr, eps, wd); });
 }
 
 // ---- RMSprop
@@ -124,33 +135,38 @@ RMSprop::RMSprop(const std::vector<Var>& params, RMSpropOptions o)
   if (momentum_ > 0.f) buf_ = state_buffer();
 }
 
-void RMSprop::update(float* p, const float* g, int64_t n) {
-  const float lr = lr_, alpha = alpha_, eps = eps_, wd = wd_, mu = momentum_;
-  float* sq = sq_.data();
-  float* buf = buf_.data();
-  for_blocks(n, mu > 0.f ? 6 : 4, [&](int64_t s, int64_t len) {
-    float* ps = p + s;
-    const float* gs = g + s;
-    float* vs = sq + s;
-    alignas(64) float root[kBlock];
+namespace {
+struct RMSpropCoef {
+  float lr, alpha, eps, wd, mu;
+};
+// b is null without momentum.
+void rmsprop_block(float* p, const float* g, float* sq, float* b, int64_t len, RMSpropCoef c) {
+  alignas(64) float root[kBlock];
+#pragma omp simd
+  for (int64_t i = 0; i < len; ++i) {
+    const float gi = g[i] + c.wd * p[i];
+    sq[i] = c.alpha * sq[i] + (1.f - c.alpha) * gi * gi;
+  }
+  backend::vsqrt(sq, root, len);
+  if (b) {
 #pragma omp simd
     for (int64_t i = 0; i < len; ++i) {
-      const float gi = gs[i] + wd * ps[i];
-      vs[i] = alpha * vs[i] + (1.f - alpha) * gi * gi;
+      b[i] = c.mu * b[i] + (g[i] + c.wd * p[i]) / (root[i] + c.eps);
+      p[i] -= c.lr * b[i];
     }
-    backend::vsqrt(vs, root, len);
-    if (mu > 0.f) {
-      float* bs = buf + s;
+  } else {
 #pragma omp simd
-      for (int64_t i = 0; i < len; ++i) {
-        bs[i] = mu * bs[i] + (gs[i] + wd * ps[i]) / (root[i] + eps);
-        ps[i] -= lr * bs[i];
-      }
-    } else {
-#pragma omp simd
-      for (int64_t i = 0; i < len; ++i) ps[i] -= lr * (gs[i] + wd * ps[i]) / (root[i] + eps);
-    }
-  });
+    for (int64_t i = 0; i < len; ++i) p[i] -= c.lr * (g[i] + c.wd * p[i]) / (root[i] + c.eps);
+  }
+}
+}  // namespace
+
+void RMSprop::update(float* p, const float* g, int64_t n) {
+  const RMSpropCoef c{lr_, alpha_, eps_, wd_, momentum_};
+  float* sq = sq_.data();
+  float* buf = momentum_ > 0.f ? buf_.data() : nullptr;
+  for_blocks(n, buf ? 6 : 4,
+             [=](int64_t s, int64_t len) { rmsprop_block(p + s, g + s, sq + s, buf ? buf + s : nullptr, len, c); });
 }
 
 // ---- Adam / AdamW
@@ -163,33 +179,39 @@ Adam::Adam(const std::vector<Var>& params, AdamOptions o, bool decoupled)
   require(wd_ >= 0.f && std::isfinite(wd_), "weight decay must be >= 0", wd_);
 }
 
+namespace {
+struct AdamCoef {
+  float b1, b2, eps, l2, decay, step, bc2_sqrt;
+};
+void adam_block(float* p, const float* g, float* m, float* v, int64_t len, AdamCoef c) {
+  alignas(64) float root[kBlock];
+#pragma omp simd
+  for (int64_t i = 0; i < len; ++i) {
+    const float gi = g[i] + c.l2 * p[i];
+    m[i] = c.b1 * m[i] + (1.f - c.b1) * gi;
+    v[i] = c.b2 * v[i] + (1.f - c.b2) * gi * gi;
+  }
+  backend::vsqrt(v, root, len);
+#pragma omp simd
+  for (int64_t i = 0; i < len; ++i) p[i] = p[i] * c.decay - c.step * m[i] / (root[i] / c.bc2_sqrt + c.eps);
+}
+}  // namespace
+
 void Adam::update(float* p, const float* g, int64_t n) {
   // The bias corrections in double, as PyTorch computes them in Python.
   const double t = static_cast<double>(t_);
   const double bc1 = 1.0 - std::pow(static_cast<double>(b1_), t);
-  const float bc2_sqrt = static_cast<float>(std::sqrt(1.0 - std::pow(static_cast<double>(b2_), t)));
-  const float step = static_cast<float>(static_cast<double>(lr_) / bc1);  // p −= (η/bc1)·m / (√v/√bc2 + ε)
-  const float b1 = b1_, b2 = b2_, eps = eps_;
-  const float l2 = decoupled_ ? 0.f : wd_;
-  const float decay = decoupled_ ? 1.f - lr_ * wd_ : 1.f;  // AdamW: p ← p(1 − ηλ) first
+  AdamCoef c;
+  c.b1 = b1_;
+  c.b2 = b2_;
+  c.eps = eps_;
+  c.l2 = decoupled_ ? 0.f : wd_;
+  c.decay = decoupled_ ? 1.f - lr_ * wd_ : 1.f;  // AdamW: p ← p(1 − ηλ) first
+  c.step = static_cast<float>(static_cast<double>(lr_) / bc1);  // p −= (η/bc1)·m / (√v/√bc2 + ε)
+  c.bc2_sqrt = static_cast<float>(std::sqrt(1.0 - std::pow(static_cast<double>(b2_), t)));
   float* m = m_.data();
   float* v = v_.data();
-  for_blocks(n, 7, [&](int64_t s, int64_t len) {
-    float* ps = p + s;
-    const float* gs = g + s;
-    float* ms = m + s;
-    float* vs = v + s;
-    alignas(64) float root[kBlock];
-#pragma omp simd
-    for (int64_t i = 0; i < len; ++i) {
-      const float gi = gs[i] + l2 * ps[i];
-      ms[i] = b1 * ms[i] + (1.f - b1) * gi;
-      vs[i] = b2 * vs[i] + (1.f - b2) * gi * gi;
-    }
-    backend::vsqrt(vs, root, len);
-#pragma omp simd
-    for (int64_t i = 0; i < len; ++i) ps[i] = ps[i] * decay - step * ms[i] / (root[i] / bc2_sqrt + eps);
-  });
+  for_blocks(n, 7, [=](int64_t s, int64_t len) { adam_block(p + s, g + s, m + s, v + s, len, c); });
 }
 
 // ---- schedules
