@@ -68,8 +68,8 @@ std::unique_ptr<optim::Optimizer> make(const json& c, const std::vector<Var>& pa
 // parameters (|p| ≲ 2) agree to a few float32 ulps of |p|, or of the updates (~1e-7
 // absolute) where p is near 0. The worst difference seen is 4.8e-7 at |p| = 1.16 (RMSprop
 // with momentum, step 5; ~4 ulps); atol 1e-6 + rtol 2e-6 allows ~3.3e-6 there, 7× more, and
-// stays far below any real mistake (a missing bias correction, a wrong 1 − β or a momentum
-// buffer started at zero moves values by more than 1e-3).
+// stays far below any real mistake (a missing bias correction, a wrong 1 − β or Nesterov
+// without its look-ahead moves values by more than 1e-3).
 constexpr double kRtol = 2e-6, kAtol = 1e-6;
 
 void expect_close(const Tensor& got, const json& want, const std::string& where) {
