@@ -71,7 +71,7 @@ for h in $HARNESSES; do
   "./build-fuzz/$h" "fuzz/corpus-$h" $dict -max_total_time="$SECONDS_EACH" -max_len=4096 -timeout=10 \
     -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix=build-fuzz/artifacts/ 2>"build-fuzz/$h.log" ||
     { tail -n 60 "build-fuzz/$h.log"; echo "$h: FAILED (see build-fuzz/$h.log)"; exit 1; }
-  grep -E "^#[0-9]+ " "build-fuzz/$h.log" | tail -n 1
+  grep -E "^#[0-9]+[[:space:]]" "build-fuzz/$h.log" | tail -n 1
   grep -E "stat::number_of_executed_units|stat::peak_rss_mb" "build-fuzz/$h.log"
   echo "$h: corpus $(ls "fuzz/corpus-$h" | wc -l) files"
 done

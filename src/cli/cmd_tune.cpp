@@ -4,7 +4,6 @@
 #include <cstdio>
 
 #include "backprop/app/report.hpp"
-#include "backprop/io/model_file.hpp"
 #include "commands.hpp"
 #include "common.hpp"
 #include "progress.hpp"
@@ -120,28 +119,13 @@ Runner add_tune(CLI::App& app) {
     app::TrainSpec spec = c->train.spec;
     spec.optimizer.lr = static_cast<float>(best->lr);
     spec.model.hidden = parse_sizes(best->hidden, "--hidden-grid");
-    Progress final_progress(spec.fit.epochs, !c->train.quiet);
-    spec.fit.on_batch = [&](int64_t done, int64_t total, double l) { final_progress.batch(done, total, l); };
-    spec.fit.on_epoch = [&](const train::EpochStats& s) {
-      final_progress.epoch(s);
-      return true;
-    };
-    app::Trained t = app::train_model(spec, d.train, d.input_shape);
-    nlohmann::json report = app::training_report(c->data, d, spec, t);
-    report["command"] = "tune";
-    report["tuning"] = {{"folds", folds.size() > 1 ? static_cast<int>(folds.size()) : 0},
-                        {"tuning_fraction", folds.size() > 1 ? nlohmann::json(nullptr) : nlohmann::json(c->tuning_fraction)},
-                        {"candidates", table},
-                        {"chosen", {{"lr", best->lr}, {"hidden", best->hidden}}}};
-    std::printf("%s\n", app::describe_training(report).c_str());
-    if (d.test.size() > 0) {
-      nlohmann::json ev = app::evaluate(*t.model, t.task, t.class_names, d.test, spec.fit.loss);
-      report["test"] = ev;
-      std::printf("test (%lld examples):\n%s", static_cast<long long>(d.test.size()), app::format_evaluation(ev).c_str());
-    }
-    save_trained(c->output, t, d, c->data, report);
-    std::printf("model saved to %s\n", c->output.c_str());
-    write_report(c->report, report);
+    train_evaluate_save(spec, d, c->data, c->train.quiet, c->output, c->report,
+                        {{"command", "tune"},
+                         {"tuning",
+                          {{"folds", folds.size() > 1 ? static_cast<int>(folds.size()) : 0},
+                           {"tuning_fraction", folds.size() > 1 ? nlohmann::json(nullptr) : nlohmann::json(c->tuning_fraction)},
+                           {"candidates", table},
+                           {"chosen", {{"lr", best->lr}, {"hidden", best->hidden}}}}}});
     return 0;
   };
 }

@@ -9,7 +9,9 @@
 #include <stdexcept>
 
 #include "backprop/backend/backend.hpp"
+#include "backprop/app/report.hpp"
 #include "backprop/io/model_file.hpp"
+#include "progress.hpp"
 
 namespace bp::cli {
 
@@ -129,14 +131,32 @@ void finish_train_options(TrainOptions& o) {
   backend::set_num_threads(o.threads);
 }
 
-void save_trained(const std::string& path, const app::Trained& t, const app::Prepared& d, const app::DataSpec& spec,
-                  const nlohmann::json& report) {
+void train_evaluate_save(app::TrainSpec spec, const app::Prepared& d, const app::DataSpec& data, bool quiet,
+                         const std::string& output, const std::string& report_path, const nlohmann::json& extra) {
+  Progress progress(spec.fit.epochs, !quiet);
+  spec.fit.on_batch = [&](int64_t done, int64_t total, double loss) { progress.batch(done, total, loss); };
+  spec.fit.on_epoch = [&](const train::EpochStats& s) {
+    progress.epoch(s);
+    return true;
+  };
+  app::Trained t = app::train_model(spec, d.train, d.input_shape);
+  nlohmann::json report = app::training_report(data, d, spec, t);
+  report.update(extra);
+  std::printf("%s\n", app::describe_training(report).c_str());
+  if (d.test.size() > 0) {
+    nlohmann::json ev = app::evaluate(*t.model, t.task, t.class_names, d.test, spec.fit.loss);
+    report["test"] = ev;
+    std::printf("test (%lld examples):\n%s", static_cast<long long>(d.test.size()), app::format_evaluation(ev).c_str());
+  }
   io::ModelInfo info;
   info.task = t.task;
   info.class_names = t.class_names;
   info.preprocessing = d.preprocessing;
-  info.extra = {{"data", spec.to_json()}, {"training", report.at("training")}};
-  io::save_model(path, *t.model, info);
+  info.extra = {{"data", data.to_json()}, {"training", report.at("training")}};
+  io::save_model(output, *t.model, info);
+  report["model_file"] = output;
+  std::printf("model saved to %s\n", output.c_str());
+  write_report(report_path, report);
 }
 
 void write_report(const std::string& path, const nlohmann::json& report) {

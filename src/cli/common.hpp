@@ -16,6 +16,13 @@ void add_data_options(CLI::App* cmd, app::DataSpec& d);
 
 // Model, optimizer and fit options of `train` and `tune`.
 struct TrainOptions {
+  // Defaults: what trains the default data set well (Fashion-MNIST, MLP 784-256-128-10:
+  // ~89.5 % test accuracy in 10 epochs of Adam with a cosine schedule).
+  TrainOptions() {
+    spec.fit.epochs = 10;
+    spec.fit.batch_size = 128;
+    spec.fit.schedule = "cosine";
+  }
   app::TrainSpec spec;
   std::string hidden = "256,128";
   std::string activation = "relu";
@@ -32,9 +39,11 @@ std::vector<int64_t> parse_sizes(const std::string& text, const std::string& wha
 // "0.1,0.01" -> {0.1, 0.01}
 std::vector<double> parse_numbers(const std::string& text, const std::string& what);
 
-// Saves a trained model with its preprocessing, data description and training report.
-void save_trained(const std::string& path, const app::Trained& t, const app::Prepared& d, const app::DataSpec& spec,
-                  const nlohmann::json& report);
+// Trains the spec's model on d.train with a progress display, prints the training summary and
+// the test scores, saves the model (with its preprocessing and data description) to `output`
+// and writes the report (training, test, plus the entries of `extra`) to `report_path`.
+void train_evaluate_save(app::TrainSpec spec, const app::Prepared& d, const app::DataSpec& data, bool quiet,
+                         const std::string& output, const std::string& report_path, const nlohmann::json& extra);
 
 // Writes `report` to `path` atomically (if path is not empty).
 void write_report(const std::string& path, const nlohmann::json& report);

@@ -178,3 +178,64 @@ TEST_F(Cli, WrongTaskForTheModelIsRefused) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST_F(Cli, StudyWritesThePapersTableRawAndNormalized) {
+  const std::string prefix = path("study");
+  Result r = run("study --data " + bp::testing::shared_data("LetterRecognition.csv") +
+                 " --view LETTER.P2 --max-train 600 --trials 2 --mlp-epochs 3 -q -o " + prefix);
+  ASSERT_EQ(r.code, 0) << r.out;
+  for (const char* col : {"MODEL", "CAL", "ACC", "FSC", "LFT", "ROC", "APR", "BEP", "RMS", "MXE", "MEAN"})
+    EXPECT_NE(r.out.find(col), std::string::npos) << col;
+  EXPECT_NE(r.out.find("raw test-set metrics"), std::string::npos);
+  nlohmann::json j = nlohmann::json::parse(std::ifstream(prefix + ".json"));
+  // 3 learners x 3 calibrations on one problem.
+  ASSERT_EQ(j.at("rows").size(), 9u);
+  // Each metric's best row scores exactly 1 once normalized.
+  for (const char* m : {"ACC", "ROC", "RMS", "MXE"}) {
+    double best = -1e9;
+    for (const auto& row : j.at("rows")) best = std::max(best, row.at("normalized").at(m).get<double>());
+    EXPECT_DOUBLE_EQ(best, 1.0) << m;
+  }
+  EXPECT_TRUE(fs::exists(prefix + ".csv"));
+  EXPECT_TRUE(fs::exists(prefix + ".txt"));
+}
+
+TEST_F(Cli, StudyNeedsABinaryTask) {
+  expect_error("study --data " + bp::testing::shared_data("LetterRecognition.csv"), "--view");
+  expect_error("study --data " + bp::testing::shared_data("LetterRecognition.csv") + " --view LETTER.P9", "LETTER.P9");
+}
+
+}  // namespace
+
+namespace {
+
+TEST_F(Cli, CalibrateKeepTheCalibratorAndDrawPictures) {
+  const std::string model = path("m.safetensors"), cal = path("cal.safetensors");
+  const std::string data = bp::testing::shared_data("PimaIndiansDiabetes.csv");
+  ASSERT_EQ(run("train --data " + data + " --hidden 8 --epochs 20 --batch-size 32 --lr 0.01 -q -o " + model).code, 0);
+  for (const char* method : {"platt", "isotonic"}) {
+    Result r = run("evaluate -m " + model + " --calibrate " + method + " --save-calibrated " + cal + " --reliability-plot " +
+                   path("rel.png") + " --roc-plot " + path("roc.svg") + " --report " + path("e.json"));
+    ASSERT_EQ(r.code, 0) << r.out;
+    EXPECT_NE(r.out.find("calibrated"), std::string::npos) << r.out;
+    nlohmann::json e = nlohmann::json::parse(std::ifstream(path("e.json")));
+    EXPECT_EQ(e.at("evaluation").at("calibration").at("type"), method == std::string("platt") ? "platt" : "isotonic")
+        << e.at("evaluation").at("calibration").dump();
+    std::ifstream png(path("rel.png"), std::ios::binary);
+    char sig[8] = {};
+    png.read(sig, 8);
+    EXPECT_EQ(std::string(sig + 1, 3), "PNG");
+    std::ifstream svg(path("roc.svg"));
+    std::string text((std::istreambuf_iterator<char>(svg)), {});
+    EXPECT_NE(text.find("<svg"), std::string::npos);
+  }
+  // The saved model carries its calibrator: evaluate applies it without being asked.
+  Result again = run("evaluate -m " + cal + " --report " + path("again.json"));
+  ASSERT_EQ(again.code, 0) << again.out;
+  nlohmann::json a = nlohmann::json::parse(std::ifstream(path("again.json")));
+  EXPECT_TRUE(a.at("evaluation").contains("calibration"));
+}
+
+}  // namespace

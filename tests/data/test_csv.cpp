@@ -69,6 +69,7 @@ TEST(DataCsv, ReadsFileAndReportsMissingFile) {
   const std::string path = write_temp("small.csv", "x,y\n1,2\n3,4,5\n");
   EXPECT_DATA_ERROR(read_csv(path), path + ":3: expected 2 fields, found 3");
   EXPECT_DATA_ERROR(read_csv(path + ".absent"), "cannot read file");
+  EXPECT_DATA_ERROR(read_csv(BACKPROP_BINARY_DIR), "cannot read file (it is a directory)");
   EXPECT_DATA_ERROR(Table().column_index("zz"), "no column 'zz'");
 }
 

@@ -1,11 +1,23 @@
 #include "backprop/app/source.hpp"
 
+#include <algorithm>
+#include <cmath>
 #include <stdexcept>
 
 namespace bp::app {
 
 namespace {
 const char* kFashion = "fashion-mnist";
+
+// x <- (x - center) / scale, with the values a model file keeps.
+void standardize_images(Tensor& x, const nlohmann::json& prep) {
+  const double center = prep.value("center", 0.0), scale = prep.value("scale", 1.0);
+  if (!std::isfinite(center) || !(scale > 0) || !std::isfinite(scale))
+    throw std::invalid_argument("bad image standardisation in model file");
+  if (center == 0.0 && scale == 1.0) return;
+  const float c = static_cast<float>(center), inv = static_cast<float>(1.0 / scale);
+  for (int64_t i = 0; i < x.numel(); ++i) x[i] = (x[i] - c) * inv;
+}
 
 std::string fashion_dir(const std::string& source) {
   const size_t colon = source.find(':');
@@ -95,7 +107,22 @@ Prepared prepare(const DataSpec& s) {
     const std::string dir = fashion_dir(s.source);
     p.train = data::load_fashion_mnist(dir, "train");
     p.test = data::load_fashion_mnist(dir, "test");
-    p.preprocessing = {{"kind", "fashion-mnist"}};
+    // Pixels in [0, 1]; with standardisation, centred and scaled by the training set's
+    // mean and standard deviation over all pixels (one pair, so images keep their shape).
+    double center = 0, scale = 1;
+    if (s.standardize) {
+      double sum = 0, sq = 0;
+      const int64_t n = p.train.x.numel();
+      for (int64_t i = 0; i < n; ++i) {
+        sum += p.train.x[i];
+        sq += static_cast<double>(p.train.x[i]) * p.train.x[i];
+      }
+      center = sum / static_cast<double>(n);
+      scale = std::sqrt(std::max(sq / static_cast<double>(n) - center * center, 1e-12));
+    }
+    p.preprocessing = {{"kind", "fashion-mnist"}, {"center", center}, {"scale", scale}};
+    standardize_images(p.train.x, p.preprocessing);
+    standardize_images(p.test.x, p.preprocessing);
     p.input_shape = {p.train.num_features()};
     p.description = describe("fashion-mnist", p.train, p.test);
     return p;
@@ -146,9 +173,12 @@ data::Dataset load_with(const DataSpec& s, const nlohmann::json& prep, const std
       std::copy(te.x.data(), te.x.data() + te.x.numel(), x.data() + tr.x.numel());
       tr.x = x;
       tr.labels.insert(tr.labels.end(), te.labels.begin(), te.labels.end());
+      standardize_images(tr.x, prep);
       return tr;
     }
-    return data::load_fashion_mnist(dir, part);
+    data::Dataset d = data::load_fashion_mnist(dir, part);
+    standardize_images(d.x, prep);
+    return d;
   }
   data::Preprocessor pre = csv_preprocessor(prep);
   data::Table t = data::read_csv(s.source);

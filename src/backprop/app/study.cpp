@@ -96,10 +96,10 @@ Scored train_logistic(const StudyOptions& o, double lr, const data::Dataset& tr,
   return {{pv.begin(), pv.end()}, {pt.begin(), pt.end()}, false};
 }
 
-Scored train_perceptron(const StudyOptions& o, const data::Dataset& tr, const data::Dataset& va, const data::Dataset& te,
+Scored train_perceptron(int epochs, const data::Dataset& tr, const data::Dataset& va, const data::Dataset& te,
                         uint64_t seed) {
   nn::Perceptron p(tr.num_features());
-  p.fit(tr.x, int_labels(tr), o.perceptron_epochs, 1.f, seed);
+  p.fit(tr.x, int_labels(tr), epochs, 1.f, seed);
   auto mv = p.margin(va.x), mt = p.margin(te.x);
   return {{mv.begin(), mv.end()}, {mt.begin(), mt.end()}, true};
 }
@@ -148,7 +148,7 @@ StudyResult run_study(const StudyOptions& o, const std::function<void(const std:
       const uint64_t seed = o.seed + 1000 * (f + 1);
       std::map<std::string, std::vector<Scored>> family;
       for (double lr : o.lr_lrs) family["LR"].push_back(train_logistic(o, lr, tr, va, test));
-      family["PRC"].push_back(train_perceptron(o, tr, va, test, seed));
+      for (int e : o.perceptron_epochs) family["PRC"].push_back(train_perceptron(e, tr, va, test, seed));
       for (const auto& h : o.mlp_hidden)
         for (double lr : o.mlp_lrs) family["ANN"].push_back(train_mlp(o, h, lr, tr, va, test, seed));
       for (const auto& [name, configs] : family) {

@@ -4,8 +4,8 @@
 //   * 5 trials by 5-fold cross-validation on the training cases: 4/5 train a model, the
 //     other 1/5 (the validation set) fits the calibrators and picks each learner's
 //     parameters, separately for every metric (as the paper does);
-//   * learners: logistic regression (a grid of learning rates), the perceptron (its margin
-//     as the score, min–max scaled with the validation set's range and clipped to [0, 1]),
+//   * learners: logistic regression (a grid of learning rates), the perceptron (a grid of
+//     epoch counts; its margin as the score, min–max scaled with the validation set's range and clipped to [0, 1]),
 //     and MLPs over a grid of hidden sizes and learning rates; each uncalibrated, with
 //     Platt scaling and with isotonic regression;
 //   * test-set metrics averaged over the trials; normalized scores against the baseline and
@@ -27,12 +27,12 @@ struct StudyOptions {
   int64_t max_train = 5000;
   int trials = 5;                            // folds of the cross-validation
   uint64_t seed = 1;
-  std::vector<std::vector<int64_t>> mlp_hidden{{16}, {64}};
-  std::vector<double> mlp_lrs{0.001, 0.01};
-  int mlp_epochs = 30;
+  std::vector<std::vector<int64_t>> mlp_hidden{{8}, {32}, {128}};
+  std::vector<double> mlp_lrs{0.001, 0.01};  // Adam, batch 32
+  int mlp_epochs = 50;
   std::vector<double> lr_lrs{0.1, 1.0};      // logistic regression (full-batch gradient descent)
-  int lr_epochs = 200;
-  int perceptron_epochs = 20;
+  int lr_epochs = 300;
+  std::vector<int> perceptron_epochs{1, 5, 20, 50};  // the perceptron's one parameter: when to stop
 };
 
 struct StudyResult {

@@ -81,6 +81,13 @@ Var make_result(Tensor value, std::vector<Var> inputs, std::function<void(Node&)
   return Var(std::move(n));
 }
 
+Var make_unrecorded(Tensor value, const char* op) {
+  auto n = std::make_shared<Node>();
+  n->value = std::move(value);
+  n->op = op;
+  return Var(std::move(n));
+}
+
 void accumulate(Node& n, Tensor&& g) {
   if (!n.requires_grad) return;
   if (g.numel() != n.value.numel())

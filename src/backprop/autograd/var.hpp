@@ -10,8 +10,11 @@
 // backward() calls until zero_grad(); the tape is released after each backward().
 #pragma once
 
+#include <algorithm>
 #include <functional>
+#include <initializer_list>
 #include <memory>
+#include <utility>
 #include <vector>
 
 #include "backprop/tensor/tensor.hpp"
@@ -84,6 +87,19 @@ class NoGradGuard {
 // requires one too, keeps its inputs and `backward`, and is recorded on the tape.
 Var make_result(Tensor value, std::vector<Var> inputs, std::function<void(Node&)> backward,
                 const char* op);
+// A result that records nothing (a constant with the op's name).
+Var make_unrecorded(Tensor value, const char* op);
+// The same for a fixed list of inputs and any callable. Nothing that only recording needs
+// (the std::function, the inputs vector) is built unless the result is recorded, so inference
+// under NoGradGuard costs one Node and the value's storage per op.
+template <class F>
+Var make_result(Tensor value, std::initializer_list<Var> inputs, F&& backward, const char* op) {
+  const bool record =
+      grad_enabled() && std::any_of(inputs.begin(), inputs.end(), [](const Var& v) { return v.requires_grad(); });
+  if (!record) return make_unrecorded(std::move(value), op);
+  return make_result(std::move(value), std::vector<Var>(inputs), std::function<void(Node&)>(std::forward<F>(backward)),
+                     op);
+}
 
 // Adds `g` into n's gradient. A fresh gradient takes g's storage without copying, so `g`
 // must be a tensor the caller owns and will not reuse.

@@ -17,11 +17,27 @@ void gemm_reference(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k,
                     const float* a, int64_t lda, const float* b, int64_t ldb, float beta, float* c,
                     int64_t ldc);
 
-// Number of threads used by both the BLAS and the OpenMP loops. Setting it sets both, so
-// the two pools never together run more threads than asked for (they never run at once:
-// a GEMM call returns before the next loop starts). 0 = one per core.
+// y[i] = √x[i] for n floats (y may equal x), with the vector square-root instruction: a loop
+// that calls std::sqrt cannot be vectorised by the compiler, as std::sqrt must set errno.
+void vsqrt(const float* x, float* y, int64_t n);
+
+// Number of threads for the BLAS and for our OpenMP loops; setting it sets both
+// (openblas_set_num_threads and omp_set_num_threads). 0 = one per core.
 void set_num_threads(int n);
 int num_threads();
+
+// True if the BLAS runs its threads in OpenMP's pool (OpenBLAS's OpenMP build), so that our
+// own OpenMP loops can use the same threads. With a BLAS that keeps a pool of its own, our
+// loops stay serial: two pools spin-waiting for work on the same cores slow each other down.
+bool blas_shares_openmp_pool();
+
+// Elementwise work (in floats touched) below which a loop stays on one thread: a fork/join
+// costs a few µs, a streaming loop over 64K floats 10-20 µs, so smaller loops gain little.
+constexpr int64_t kMinParallelWork = 1 << 16;
+// Should a loop over `work` floats be split across threads? Only if more than one thread is
+// set, the BLAS shares OpenMP's pool, we are not inside a parallel region already, and the
+// work is at least kMinParallelWork. Use as `#pragma omp parallel for if(parallel_worth(n))`.
+bool parallel_worth(int64_t work);
 
 // Name of the BLAS in use, for reports ("OpenBLAS 0.3.21 ...").
 const char* blas_info();

@@ -1,5 +1,6 @@
 #include "backprop/data/csv.hpp"
 
+#include <algorithm>
 #include <unordered_map>
 
 #include "backprop/data/io_util.hpp"
@@ -154,6 +155,12 @@ Table parse_csv(std::string_view text, std::string_view source) {
   }
 
   const size_t ncols = t.columns.size();
+  // Reserve room for one row per line, but never more cells than separators + line
+  // breaks + 1 (a file of blank lines under a wide header must not reserve much).
+  const auto line_breaks = static_cast<size_t>(std::count(text.begin(), text.end(), '\n'));
+  const auto commas = static_cast<size_t>(std::count(text.begin(), text.end(), ','));
+  t.cells.reserve(std::min(line_breaks * ncols, commas + line_breaks + 1));
+  t.lines.reserve(line_breaks);
   while (parser.next_record(fields, line)) {
     if (fields.size() != ncols)
       fail(source, line, "expected " + std::to_string(ncols) + " fields, found " + std::to_string(fields.size()));

@@ -21,7 +21,7 @@ void check_rows(const Tensor& x, size_t n_labels, int64_t features, const char* 
 std::vector<int64_t> shuffled(int64_t n, Rng& rng) {
   std::vector<int64_t> idx(n);
   std::iota(idx.begin(), idx.end(), 0);
-  for (int64_t i = n - 1; i > 0; --i) std::swap(idx[i], idx[rng.below(static_cast<uint64_t>(i + 1))]);
+  rng.shuffle(idx);
   return idx;
 }
 }  // namespace

@@ -9,16 +9,11 @@ namespace bp::ops {
 
 using autograd::accumulate;
 using autograd::make_result;
+using detail::log_softmax_rows;
+using detail::stable_sigmoid;
 using detail::unary;
 
 namespace {
-// σ(z) without overflow: for z < 0 use e^z/(1+e^z) so exp never sees a large argument.
-inline float stable_sigmoid(float z) {
-  if (z >= 0) return 1.f / (1.f + std::exp(-z));
-  const float e = std::exp(z);
-  return e / (1.f + e);
-}
-
 // (rows, cols) view of a tensor along its last dimension.
 inline void rows_cols(const Tensor& t, int64_t& rows, int64_t& cols) {
   if (t.ndim() == 0) throw ShapeError("softmax needs at least one dimension");
@@ -91,17 +86,7 @@ Var log_softmax(const Var& z) {
   int64_t rows, cols;
   rows_cols(z.value(), rows, cols);
   Tensor out = Tensor::empty(z.shape());
-  const float* x = z.value().data();
-  float* y = out.data();
-  for (int64_t r = 0; r < rows; ++r) {
-    const float* xr = x + r * cols;
-    float* yr = y + r * cols;
-    float mx = *std::max_element(xr, xr + cols);
-    float s = 0;
-    for (int64_t c = 0; c < cols; ++c) s += std::exp(xr[c] - mx);
-    const float lse = mx + std::log(s);  // log Σ e^z
-    for (int64_t c = 0; c < cols; ++c) yr[c] = xr[c] - lse;
-  }
+  log_softmax_rows(z.value().data(), out.data(), rows, cols);
   return make_result(std::move(out), {z}, [rows, cols](Node& n) {
     // dz_c = g_c - softmax_c Σ_k g_k
     Node& in = *n.inputs[0];

@@ -70,9 +70,7 @@ Var linear(const Var& x, const Var& w, const Var& b) {
     beta = 1.f;
   }
   backend::gemm(false, true, batch, out_f, in, 1.f, x.value().data(), in, w.value().data(), in, beta, out.data(), out_f);
-  std::vector<Var> inputs{x, w};
-  if (has_bias) inputs.push_back(b);
-  return make_result(std::move(out), std::move(inputs), [batch, in, out_f, has_bias](Node& nd) {
+  auto backward = [batch, in, out_f, has_bias](Node& nd) {
     Node& nx = *nd.inputs[0];
     Node& nw = *nd.inputs[1];
     const float* g = nd.grad.data();  // (batch, out)
@@ -92,7 +90,9 @@ Var linear(const Var& x, const Var& w, const Var& b) {
       for (int64_t r = 0; r < batch; ++r)
         for (int64_t c = 0; c < out_f; ++c) d[c] += g[r * out_f + c];
     }
-  }, "linear");
+  };
+  if (has_bias) return make_result(std::move(out), {x, w, b}, backward, "linear");
+  return make_result(std::move(out), {x, w}, backward, "linear");
 }
 
 }  // namespace bp::ops

@@ -3,12 +3,15 @@
 #include <algorithm>
 #include <cmath>
 
+#include "backprop/ops/detail.hpp"
 #include "backprop/ops/ops.hpp"
 
 namespace bp::ops {
 
 using autograd::accumulate;
 using autograd::make_result;
+using detail::log_softmax_rows;
+using detail::stable_sigmoid;
 
 namespace {
 
@@ -50,27 +53,9 @@ Var squared_error(const Var& pred, const Var& target, float scale, const char* n
   }, name);
 }
 
-inline float stable_sigmoid(float z) {
-  if (z >= 0) return 1.f / (1.f + std::exp(-z));
-  const float e = std::exp(z);
-  return e / (1.f + e);
-}
-
 void require_logits_2d(const Var& z, const char* op) {
   if (z.value().ndim() != 2 || z.shape()[0] == 0 || z.shape()[1] == 0)
     throw ShapeError(std::string(op) + ": logits must be (batch, classes) and non-empty, got " + shape_str(z.shape()));
-}
-
-// Row-wise log-softmax of (rows, cols) logits into out.
-void log_softmax_rows(const float* x, float* out, int64_t rows, int64_t cols) {
-  for (int64_t r = 0; r < rows; ++r) {
-    const float* xr = x + r * cols;
-    const float mx = *std::max_element(xr, xr + cols);
-    float s = 0;
-    for (int64_t c = 0; c < cols; ++c) s += std::exp(xr[c] - mx);
-    const float lse = mx + std::log(s);
-    for (int64_t c = 0; c < cols; ++c) out[r * cols + c] = xr[c] - lse;
-  }
 }
 
 }  // namespace

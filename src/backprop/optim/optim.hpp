@@ -142,7 +142,8 @@ class StepLR : public Schedule {
   int step_;
   float gamma_;
 };
-// η_min + (η − η_min)(1 + cos(π·epoch/T))/2  (PyTorch's CosineAnnealingLR, closed form)
+// η_min + (η − η_min)(1 + cos(π·epoch/T))/2  (PyTorch's CosineAnnealingLR, closed form) for
+// epoch <= T; after T the rate stays at η_min, where PyTorch's would rise again.
 class CosineLR : public Schedule {
  public:
   CosineLR(int t_max, float eta_min = 0.f);
@@ -157,12 +158,14 @@ class CosineLR : public Schedule {
 struct OptimizerSpec {
   std::string name = "adam";  // sgd, momentum, nesterov, adagrad, rmsprop, adam, adamw
   float lr = 1e-3f;
-  float momentum = 0.9f;      // for momentum / nesterov / rmsprop-with-momentum
+  float momentum = 0.9f;      // for momentum / nesterov ("rmsprop" has none, PyTorch's default)
   float weight_decay = 0.f;
 };
-// Throws std::invalid_argument naming the choices for an unknown name or a bad value.
+// Throws std::invalid_argument naming the choices for an unknown name, or the bad value
+// (the constructors check theirs: lr > 0, momentum and betas in [0, 1), eps and weight decay >= 0).
 std::unique_ptr<Optimizer> make_optimizer(const OptimizerSpec& spec, const std::vector<Var>& params);
-// "constant", "step:SIZE:GAMMA", "cosine" (over `epochs`)
+// "constant", "step:SIZE:GAMMA", "cosine" (over `epochs`); throws std::invalid_argument
+// naming the spec and the choices.
 std::unique_ptr<Schedule> make_schedule(const std::string& spec, int epochs);
 
 }  // namespace bp::optim

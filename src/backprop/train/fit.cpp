@@ -186,8 +186,7 @@ FitResult fit(nn::Module& model, Task task, const Tensor& x, const Targets& y, o
   for (int e = 0; e < o.epochs; ++e) {
     const auto t0 = std::chrono::steady_clock::now();
     opt.set_lr(schedule->lr(base_lr, e));
-    if (bs < n)
-      for (int64_t i = n - 1; i > 0; --i) std::swap(order[i], order[rng.below(static_cast<uint64_t>(i + 1))]);
+    if (bs < n) rng.shuffle(order);
     double total = 0;
     int64_t ok = 0;
     for (int64_t s = 0; s < n; s += bs) {

@@ -5,6 +5,8 @@
 #include <cmath>
 #include <cstdint>
 #include <random>
+#include <utility>
+#include <vector>
 
 namespace bp {
 
@@ -33,6 +35,11 @@ class Rng {
     return r * std::cos(2.0 * M_PI * u2);
   }
   double normal(double mean, double stddev) { return mean + stddev * normal(); }
+  // Fisher–Yates: for i = n−1 down to 1, swap v[i] with v[below(i + 1)].
+  template <class T>
+  void shuffle(std::vector<T>& v) {
+    for (size_t i = v.size(); i-- > 1;) std::swap(v[i], v[below(i + 1)]);
+  }
 
  private:
   std::mt19937_64 gen_;
