@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 
 namespace bp::backend {
 
@@ -41,5 +42,13 @@ bool parallel_worth(int64_t work);
 
 // Name of the BLAS in use, for reports ("OpenBLAS 0.3.21 ...").
 const char* blas_info();
+
+// A worker pool whose threads sleep between jobs (thread_pool.cpp). run_threads runs body(t)
+// for t = 0..nt−1, t = 0 on the calling thread; body must not throw; a call from inside a
+// body runs serially. parallel_for splits [0, n) into one contiguous range per backend
+// thread and runs f(begin, end) on each, serially when `work` (values touched) is below a
+// fork/join's worth. Callers that run GEMMs inside must set the BLAS to one thread meanwhile.
+void run_threads(int nt, const std::function<void(int)>& body);
+void parallel_for(int64_t n, int64_t work, const std::function<void(int64_t, int64_t)>& f);
 
 }  // namespace bp::backend

@@ -6,6 +6,8 @@
 // Layout everywhere: NCHW, contiguous; a "plane" is one (n, c) slice of H·W values.
 #pragma once
 
+#include "backprop/backend/backend.hpp"
+
 #include <cstdint>
 #include <functional>
 
@@ -71,16 +73,9 @@ Var dropout(const Var& x, float p, bool training, Rng& rng);
 Var random_shift_flip(const Var& x, int64_t max_shift, bool flip, bool training, Rng& rng);
 
 namespace detail {
-// Shared by conv.cpp, pool.cpp and norm.cpp (not part of the public API).
-// Runs body(t) for t = 0..nt−1: t = 0 on the calling thread, the others on a pool of worker
-// threads that sleep (block) between jobs. Why not OpenMP: libgomp's idle threads busy-wait,
-// and on a shared two-core machine they starve the BLAS's own threads and everyone else's
-// (LeNet training at 2 threads fell below its 1-thread speed). body must not throw. A call
-// from inside a body runs serially.
-void run_threads(int nt, const std::function<void(int)>& body);
-// Splits [0, n) into one contiguous range per backend thread and runs f(begin, end) on each;
-// serially when `work` (values touched) is below a fork/join's worth.
-void parallel_for(int64_t n, int64_t work, const std::function<void(int64_t, int64_t)>& f);
+// The backend's worker pool, shared by conv.cpp, pool.cpp and norm.cpp.
+using backend::parallel_for;
+using backend::run_threads;
 }  // namespace detail
 
 }  // namespace bp::ops
