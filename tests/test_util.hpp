@@ -5,6 +5,12 @@
 #include <random>
 #include <string>
 
+#include <gtest/gtest.h>
+
+#include <functional>
+#include <vector>
+
+#include "backprop/autograd/gradcheck.hpp"
 #include "backprop/tensor/tensor.hpp"
 
 namespace bp::testing {
@@ -27,6 +33,14 @@ inline Tensor random_tensor(const Shape& shape, uint64_t seed, float lo = -1.f, 
 inline std::string source_path(const std::string& rel) { return std::string(BACKPROP_SOURCE_DIR) + "/" + rel; }
 inline std::string shared_data(const std::string& name) {
   return std::string(BACKPROP_SOURCE_DIR) + "/../shared/data/" + name;
+}
+
+// Every block's test: the shared finite-difference check must pass and check something.
+inline void expect_grad_ok(const std::function<Var(const std::vector<Var>&)>& f, const std::vector<Tensor>& in,
+                           autograd::GradcheckOptions o = {}) {
+  auto r = autograd::gradcheck(f, in, o);
+  EXPECT_TRUE(r.ok) << r.report << "max abs error " << r.max_abs_error;
+  EXPECT_GT(r.checked, 0);
 }
 
 }  // namespace bp::testing

@@ -17,16 +17,12 @@ using bp::Tensor;
 using bp::Var;
 using bp::autograd::gradcheck;
 using bp::autograd::GradcheckOptions;
+using bp::testing::expect_grad_ok;
 using bp::testing::random_tensor;
 namespace ops = bp::ops;
 
 using Fn = std::function<Var(const std::vector<Var>&)>;
 
-void expect_grad_ok(const Fn& f, const std::vector<Tensor>& in, GradcheckOptions o = {}) {
-  auto r = gradcheck(f, in, o);
-  EXPECT_TRUE(r.ok) << r.report << "max abs error " << r.max_abs_error;
-  EXPECT_GT(r.checked, 0);
-}
 
 void expect_close(const Tensor& a, const Tensor& b, double tol, const std::string& what) {
   ASSERT_EQ(a.shape(), b.shape()) << what;
