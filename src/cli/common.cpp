@@ -55,6 +55,8 @@ void add_train_options(CLI::App* cmd, TrainOptions& o) {
   cmd->add_option("--hidden", o.hidden, "MLP hidden layer sizes, comma-separated (\"\" for none)")->capture_default_str();
   cmd->add_option("--activation", o.activation, "Hidden activation: relu, tanh, sigmoid, leaky_relu, softplus, step")
       ->capture_default_str();
+  cmd->add_option("--init", o.init, "MLP weight initialisation: auto (He for ReLU-family units, else Glorot), glorot, he")
+      ->capture_default_str();
   cmd->add_option("--loss", o.loss, "auto, mse, sse, bce, cross_entropy")->capture_default_str();
   cmd->add_option("--optimizer", s.optimizer.name, "sgd, momentum, nesterov, adagrad, rmsprop, adam, adamw")
       ->capture_default_str();
@@ -125,6 +127,7 @@ std::vector<double> parse_numbers(const std::string& text, const std::string& wh
 void finish_train_options(TrainOptions& o) {
   o.spec.model.hidden = parse_sizes(o.hidden, "--hidden");
   o.spec.model.activations = {nn::act_from_string(o.activation)};
+  if (o.init != "auto") o.spec.model.init = nn::init_from_string(o.init);
   o.spec.fit.loss = train::loss_from_string(o.loss);
   o.spec.fit.seed = o.spec.model.seed;
   (void)optim::make_schedule(o.spec.fit.schedule, o.spec.fit.epochs);  // validates the spec now, not mid-training

@@ -26,6 +26,7 @@ struct TrainOptions {
   app::TrainSpec spec;
   std::string hidden = "256,128";
   std::string activation = "relu";
+  std::string init = "auto";
   std::string loss = "auto";
   int threads = 0;
   bool quiet = false;

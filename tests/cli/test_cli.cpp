@@ -136,6 +136,8 @@ TEST_F(Cli, BadOptionsAreRefused) {
   expect_error("train --schedule step:x", "unknown schedule");
   expect_error("train --model transformer", "unknown model 'transformer'");
   expect_error("train --task clustering", "--task");
+  expect_error("train --init uniform", "unknown initialisation 'uniform'");
+  expect_error("train --model lenet5 --init he", "mlp and logistic only");
 }
 
 TEST_F(Cli, BadDataGetsOneClearMessage) {

@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "backprop/nn/models.hpp"
+#include "backprop/nn/zoo.hpp"
 #include "backprop/ops/ops.hpp"
 #include "backprop/optim/optim.hpp"
 #include "backprop/train/fit.hpp"
@@ -52,6 +53,22 @@ TEST(MLP, SameSeedSameNetwork) {
   auto c = nn::make_mlp({.inputs = 3, .hidden = {5}, .outputs = 2, .seed = 10});
   EXPECT_EQ(a->parameters()[0].value().to_vector(), b->parameters()[0].value().to_vector());
   EXPECT_NE(a->parameters()[0].value().to_vector(), c->parameters()[0].value().to_vector());
+}
+
+TEST(MLP, InitialisationCanBeChosen) {
+  // 784 -> 256 tanh: by default Glorot (variance 2/(784+256)); with He, 2/784: 1.33x larger.
+  auto var0 = [](nn::Sequential& net) {
+    const Tensor& w = net.parameters()[0].value();
+    double s2 = 0;
+    for (int64_t i = 0; i < w.numel(); ++i) s2 += w[i] * w[i];
+    return s2 / w.numel();
+  };
+  auto glorot = nn::make_mlp({.inputs = 784, .hidden = {256}, .activations = {nn::Act::Tanh}, .outputs = 10});
+  auto he = nn::make_mlp({.inputs = 784, .hidden = {256}, .activations = {nn::Act::Tanh}, .outputs = 10, .init = nn::Init::He});
+  EXPECT_NEAR(var0(*glorot), 2.0 / (784 + 256), 0.05 * 2.0 / (784 + 256));
+  EXPECT_NEAR(var0(*he), 2.0 / 784, 0.05 * 2.0 / 784);
+  EXPECT_THROW(nn::make_model({.name = "lenet5", .input_shape = {784}, .outputs = 10, .init = nn::Init::He}),
+               std::invalid_argument);
 }
 
 TEST(Init, GlorotAndHeHaveTheirVariance) {

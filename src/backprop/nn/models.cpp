@@ -139,7 +139,7 @@ std::unique_ptr<Sequential> make_mlp(const MLPConfig& c) {
   int64_t prev = c.inputs;
   for (size_t i = 0; i < c.hidden.size(); ++i) {
     const Act a = c.activations.empty() ? Act::ReLU : c.activations[c.activations.size() == 1 ? 0 : i];
-    net->emplace<Linear>(prev, c.hidden[i], true, default_init(a), rng);
+    net->emplace<Linear>(prev, c.hidden[i], true, c.init.value_or(default_init(a)), rng);
     net->emplace<Activation>(a);
     prev = c.hidden[i];
   }

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -65,6 +66,9 @@ struct MLPConfig {
   int64_t outputs = 1;              // classes (multi-class), 1 (binary), targets (regression)
   Task task = Task::Multiclass;
   uint64_t seed = 42;
+  // Hidden layers' initialisation; unset: He for ReLU-family units, Glorot otherwise.
+  // The output layer is always Glorot.
+  std::optional<Init> init;
 };
 
 // Linear → activation → … → Linear. forward() returns the raw outputs (logits for the

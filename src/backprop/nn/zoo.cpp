@@ -18,12 +18,13 @@ std::unique_ptr<Module> make_model(const ModelSpec& s) {
     return seq;
   };
   if (s.name == "mlp")
-    return with_flatten(make_mlp({features, s.hidden, s.activations, s.outputs, s.task, s.seed}));
+    return with_flatten(make_mlp({features, s.hidden, s.activations, s.outputs, s.task, s.seed, s.init}));
   if (s.name == "logistic") {  // one neuron per output: no hidden layer
-    return with_flatten(make_mlp({features, {}, {}, s.outputs, s.task, s.seed}));
+    return with_flatten(make_mlp({features, {}, {}, s.outputs, s.task, s.seed, s.init}));
   }
   // Convolutional networks (nn/cnn.hpp): input (C, H, W), or square rows of H·W pixels.
   if (s.name == "lenet5" || s.name == "resnet") {
+    if (s.init) throw std::invalid_argument("a weight initialisation can be chosen for mlp and logistic only, not " + s.name);
     if (s.task != Task::Multiclass || s.outputs < 2)
       throw std::invalid_argument("model '" + s.name + "' is a multi-class classifier (needs 2 or more classes)");
     if (s.name == "lenet5")  // the activation may be chosen (--activation); ReLU by default

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -17,6 +18,7 @@ struct ModelSpec {
   std::vector<int64_t> hidden{256, 128};  // MLP hidden sizes
   std::vector<Act> activations{Act::ReLU};
   uint64_t seed = 42;
+  std::optional<Init> init;            // MLP hidden layers (unset: chosen by activation)
 };
 
 // Builds the named model; throws std::invalid_argument for an unknown name or a spec that
