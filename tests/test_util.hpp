@@ -1,14 +1,18 @@
 // Small helpers shared by the tests.
 #pragma once
 
-#include <cmath>
-#include <random>
-#include <string>
-
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <filesystem>
+#include <fstream>
 #include <functional>
+#include <random>
+#include <stdexcept>
+#include <string>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "backprop/autograd/gradcheck.hpp"
 #include "backprop/tensor/tensor.hpp"
@@ -31,8 +35,23 @@ inline Tensor random_tensor(const Shape& shape, uint64_t seed, float lo = -1.f, 
 }
 
 inline std::string source_path(const std::string& rel) { return std::string(BACKPROP_SOURCE_DIR) + "/" + rel; }
+
+// Path of a shared data set: ../shared/data/NAME beside the checkout (as in CI), else a
+// shared/ folder inside it or two levels up (a git worktree under a folder of worktrees).
+// When none exists the first path is returned, and the reader's error names it.
 inline std::string shared_data(const std::string& name) {
-  return std::string(BACKPROP_SOURCE_DIR) + "/../shared/data/" + name;
+  const std::string root = BACKPROP_SOURCE_DIR;
+  for (const char* dir : {"/../shared/data/", "/shared/data/", "/../../shared/data/"})
+    if (std::filesystem::exists(root + dir + name)) return root + dir + name;
+  return root + "/../shared/data/" + name;
+}
+
+// A JSON fixture under tests/fixtures/ (written by the generator script beside it).
+inline nlohmann::json load_fixture(const std::string& rel) {
+  const std::string path = source_path("tests/fixtures/" + rel);
+  std::ifstream in(path);
+  if (!in) throw std::runtime_error("cannot open fixture " + path + " (regenerate it with the script in its folder)");
+  return nlohmann::json::parse(in);
 }
 
 // Every block's test: the shared finite-difference check must pass and check something.

@@ -18,11 +18,7 @@ using nlohmann::json;
 namespace ops = bp::ops;
 
 const json& fixtures() {
-  static const json j = [] {
-    std::ifstream f(bp::testing::source_path("tests/fixtures/conv/conv_fixtures.json"));
-    if (!f) throw std::runtime_error("missing tests/fixtures/conv/conv_fixtures.json");
-    return json::parse(f);
-  }();
+  static const json j = bp::testing::load_fixture("conv/conv_fixtures.json");
   return j;
 }
 

@@ -8,18 +8,11 @@
 #include <string>
 
 #include "backprop/data/error.hpp"
+#include "../test_util.hpp"
 
 namespace bp::data::testing {
 
-// Path of a shared data set: ../shared/data/NAME beside the checkout (as in CI), else a
-// shared/ folder inside it or two levels up (a git worktree under a folder of worktrees).
-// When none exists the first path is returned, and the reader's error names it.
-inline std::string shared_data(const std::string& name) {
-  const std::string root = BACKPROP_SOURCE_DIR;
-  for (const char* dir : {"/../shared/data/", "/shared/data/", "/../../shared/data/"})
-    if (std::filesystem::exists(root + dir + name)) return root + dir + name;
-  return root + "/../shared/data/" + name;
-}
+using bp::testing::shared_data;
 
 // A fresh file under the build folder with the given contents; returns its path.
 inline std::string write_temp(const std::string& name, const std::string& contents) {

@@ -9,14 +9,11 @@
 
 #include <nlohmann/json.hpp>
 
+#include "../test_util.hpp"
+
 namespace bp::eval::testing {
 
-inline nlohmann::json load_fixture(const std::string& name) {
-  const std::string path = std::string(BACKPROP_SOURCE_DIR) + "/tests/fixtures/eval/" + name;
-  std::ifstream in(path);
-  if (!in) throw std::runtime_error("cannot open fixture " + path + " (run tests/fixtures/eval/gen_eval_fixtures.py)");
-  return nlohmann::json::parse(in);
-}
+inline nlohmann::json load_fixture(const std::string& name) { return bp::testing::load_fixture("eval/" + name); }
 
 inline std::vector<double> doubles(const nlohmann::json& j) { return j.get<std::vector<double>>(); }
 inline std::vector<int> ints(const nlohmann::json& j) { return j.get<std::vector<int>>(); }

@@ -11,6 +11,7 @@
 
 #include "backprop/ops/ops.hpp"
 #include "backprop/optim/optim.hpp"
+#include "../test_util.hpp"
 
 namespace {
 
@@ -19,12 +20,7 @@ using bp::Var;
 using nlohmann::json;
 namespace optim = bp::optim;
 
-json load(const std::string& name) {
-  const std::string path = std::string(BACKPROP_SOURCE_DIR) + "/tests/fixtures/optim/" + name;
-  std::ifstream in(path);
-  if (!in) throw std::runtime_error("cannot open fixture " + path);
-  return json::parse(in);
-}
+json load(const std::string& name) { return bp::testing::load_fixture("optim/" + name); }
 
 Tensor tensor_of(const json& j) {
   return Tensor(j.at("shape").get<bp::Shape>(), j.at("values").get<std::vector<float>>());
