@@ -129,15 +129,10 @@ Prepared prepare(const DataSpec& s) {
   }
   data::Table t = data::read_csv(s.source);
   data::PreprocessOptions o = preprocess_options(s, t);
-  const int64_t target_col = t.column_index(o.target);
-  // Classification unless declared or inferred otherwise: infer with a throwaway fit on all rows.
-  bool classification;
-  if (o.task) {
-    classification = *o.task != Task::Regression;
-  } else {
-    (void)target_col;
-    classification = data::Preprocessor::fit(t, o).is_classification();
-  }
+  // Stratify the held-out split by class when the target is one (as the fit will decide).
+  std::vector<int64_t> all(static_cast<size_t>(t.num_rows()));
+  for (int64_t i = 0; i < t.num_rows(); ++i) all[i] = i;
+  const bool classification = data::infer_task(t, all, o) != Task::Regression;
   data::Split sp = split_rows(s, t, o.target, classification);
   data::Preprocessor prep = data::Preprocessor::fit(t, sp.train, o);
   p.train = prep.transform(t, sp.train);

@@ -216,7 +216,63 @@ std::string json_safe(const std::string& s, std::string_view what) {
   return s;
 }
 
+// The target column over `rows`: its distinct values and the task they (and the options)
+// imply. Classification when the values contain text, or are all integers with at most
+// max_integer_classes distinct values; regression otherwise; Binary with positive values.
+struct TargetScan {
+  Task task = Task::Regression;
+  std::set<std::string> distinct;
+};
+
+TargetScan scan_target(const Table& t, int64_t tcol, std::span<const int64_t> rows, const PreprocessOptions& o) {
+  const std::string& src = t.source;
+  const std::string what = "target " + quote_text(o.target);
+  TargetScan scan;
+  std::set<std::string>& distinct = scan.distinct;
+  int64_t first_text = -1, first_non_finite = -1;
+  bool all_integers = true;
+  for (int64_t r : rows) {
+    const Cell& c = t.cell(r, tcol);
+    if (c.missing) fail(t.where(r), 0, "missing value in target column " + quote_text(o.target));
+    double v = 0;
+    switch (parse_number(c.text, v)) {
+      case NumberParse::Number:
+        if (v != std::trunc(v)) all_integers = false;
+        break;
+      case NumberParse::NonFinite:
+        if (first_non_finite < 0) first_non_finite = r;
+        break;
+      case NumberParse::Text:
+        if (first_text < 0) first_text = r;
+        break;
+    }
+    distinct.insert(c.text);
+  }
+  if (!o.positive.empty()) {
+    if (o.task && *o.task != Task::Binary)
+      fail(src, 0, std::string("positive values make the task binary, not ") + task_name(*o.task));
+    scan.task = Task::Binary;
+  } else if (o.task) {
+    scan.task = *o.task;
+  } else if (first_text >= 0) {
+    scan.task = Task::Multiclass;  // refined to Binary below
+  } else if (first_non_finite >= 0) {
+    fail(t.where(first_non_finite), 0, what + ": " + quote_text(t.cell(first_non_finite, tcol).text) + " is not a finite number");
+  } else if (all_integers && static_cast<int64_t>(distinct.size()) <= o.max_integer_classes) {
+    scan.task = Task::Multiclass;
+  } else {
+    scan.task = Task::Regression;
+  }
+  return scan;
+}
+
 }  // namespace
+
+Task infer_task(const Table& t, std::span<const int64_t> rows, const PreprocessOptions& o) {
+  const int64_t tcol = t.column_index(o.target);
+  check_rows(t, rows);
+  return scan_target(t, tcol, rows, o).task;
+}
 
 // ---- fit -----------------------------------------------------------------------------
 
@@ -256,41 +312,9 @@ Preprocessor Preprocessor::fit(const Table& t, std::span<const int64_t> rows, co
 
   // Target: task and classes.
   const std::string what = "target " + quote_text(o.target);
-  std::set<std::string> distinct;
-  int64_t first_text = -1, first_non_finite = -1;
-  bool all_integers = true;
-  for (int64_t r : rows) {
-    const Cell& c = t.cell(r, tcol);
-    if (c.missing) fail(t.where(r), 0, "missing value in target column " + quote_text(o.target));
-    double v = 0;
-    switch (parse_number(c.text, v)) {
-      case NumberParse::Number:
-        if (v != std::trunc(v)) all_integers = false;
-        break;
-      case NumberParse::NonFinite:
-        if (first_non_finite < 0) first_non_finite = r;
-        break;
-      case NumberParse::Text:
-        if (first_text < 0) first_text = r;
-        break;
-    }
-    distinct.insert(c.text);
-  }
-  if (!o.positive.empty()) {
-    if (o.task && *o.task != Task::Binary)
-      fail(src, 0, std::string("positive values make the task binary, not ") + task_name(*o.task));
-    p.task_ = Task::Binary;
-  } else if (o.task) {
-    p.task_ = *o.task;
-  } else if (first_text >= 0) {
-    p.task_ = Task::Multiclass;  // refined to Binary below
-  } else if (first_non_finite >= 0) {
-    fail(t.where(first_non_finite), 0, what + ": " + quote_text(t.cell(first_non_finite, tcol).text) + " is not a finite number");
-  } else if (all_integers && static_cast<int64_t>(distinct.size()) <= o.max_integer_classes) {
-    p.task_ = Task::Multiclass;
-  } else {
-    p.task_ = Task::Regression;
-  }
+  TargetScan scan = scan_target(t, tcol, rows, o);
+  std::set<std::string>& distinct = scan.distinct;
+  p.task_ = scan.task;
 
   if (p.task_ == Task::Regression) {
     for (int64_t r : rows)  // every value must be a number that fits float32

@@ -128,6 +128,12 @@ class Preprocessor {
 // Sorted distinct values of column `column` in `rows` (all rows if empty) and each row's
 // index into them: integer codes for stratifying a split before any preprocessing.
 // Ordering as for class names; a missing value is a DataError.
+// Regression or classification, as fit() would decide it from the target column over
+// `rows` (before splitting, e.g. to decide whether to stratify). A text target comes back
+// Multiclass even with two classes: fit() makes those Binary once it has the class list.
+// DataError as fit() would raise.
+Task infer_task(const Table& table, std::span<const int64_t> rows, const PreprocessOptions& options);
+
 struct LabelCodes {
   std::vector<std::string> values;
   std::vector<int32_t> codes;  // one per row
