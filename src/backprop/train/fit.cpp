@@ -113,50 +113,50 @@ Var task_loss(Task task, Loss loss, const Var& out, const Targets& y) {
   throw std::invalid_argument("loss " + to_string(l) + " does not fit a multi-class task (use cross_entropy, mse or sse)");
 }
 
-Tensor predict(nn::Module& model, Task task, const Tensor& x, int64_t batch_size) {
+namespace {
+// Runs the model in eval mode, recording nothing, over consecutive batches of x's rows
+// (views of x, not copies): f(first row, rows, outputs). Restores the training mode.
+template <class F>
+void eval_batches(nn::Module& model, const Tensor& x, int64_t batch_size, F f) {
   autograd::NoGradGuard ng;
   const bool was_training = model.training();
   model.set_training(false);
-  const int64_t n = x.dim(0);
-  Tensor result;
-  int64_t width = 0;
-  for (int64_t s = 0; s < n || (n == 0 && s == 0); s += batch_size) {
-    if (n == 0) break;
+  const int64_t n = x.dim(0), row = n ? x.numel() / n : 0;
+  for (int64_t s = 0; s < n; s += batch_size) {
     const int64_t b = std::min(batch_size, n - s);
-    std::vector<int64_t> idx(static_cast<size_t>(b));
-    std::iota(idx.begin(), idx.end(), s);
-    Var out = model.forward(Var(b == n ? x : gather_rows(x, idx.data(), b)));
-    if (task == Task::Binary) out = ops::sigmoid(out);
-    if (task == Task::Multiclass) out = ops::softmax(out);
-    if (!result.defined()) {
-      width = out.numel() / b;
-      result = Tensor::empty({n, width});
-    }
-    std::copy(out.value().data(), out.value().data() + out.numel(), result.data() + s * width);
+    Shape shape = x.shape();
+    shape[0] = b;
+    f(s, b, model.forward(Var(Tensor::view(x.owner(), const_cast<float*>(x.data()) + s * row, shape))));
   }
   model.set_training(was_training);
-  if (!result.defined()) result = Tensor({0, 1});
+}
+}  // namespace
+
+Tensor predict(nn::Module& model, Task task, const Tensor& x, int64_t batch_size) {
+  const int64_t n = x.dim(0);
+  Tensor result({0, 1});
+  eval_batches(model, x, batch_size, [&](int64_t s, int64_t b, Var out) {
+    if (task == Task::Binary) out = ops::sigmoid(out);
+    if (task == Task::Multiclass) out = ops::softmax(out);
+    const int64_t width = out.numel() / b;
+    if (s == 0) result = Tensor::empty({n, width});
+    std::copy(out.value().data(), out.value().data() + out.numel(), result.data() + s * width);
+  });
   return result;
 }
 
 Scores score(nn::Module& model, Task task, Loss loss, const Tensor& x, const Targets& y, int64_t batch_size) {
-  autograd::NoGradGuard ng;
-  const bool was_training = model.training();
-  model.set_training(false);
   const int64_t n = x.dim(0);
   if (n == 0) throw std::invalid_argument("cannot score an empty data set");
   double total = 0;
   int64_t ok = 0;
-  for (int64_t s = 0; s < n; s += batch_size) {
-    const int64_t b = std::min(batch_size, n - s);
+  eval_batches(model, x, batch_size, [&](int64_t s, int64_t b, const Var& out) {
     std::vector<int64_t> idx = iota(b);
     for (auto& i : idx) i += s;
-    Var out = model.forward(Var(b == n ? x : gather_rows(x, idx.data(), b)));
     Targets yb = b == n ? y : y.gather(idx.data(), b);
     total += static_cast<double>(task_loss(task, loss, out, yb).item()) * static_cast<double>(b);
     if (task != Task::Regression) ok += correct(task, out.value(), yb.classes);
-  }
-  model.set_training(was_training);
+  });
   Scores sc;
   sc.loss = total / static_cast<double>(n);
   if (task != Task::Regression) sc.accuracy = static_cast<double>(ok) / static_cast<double>(n);
