@@ -88,9 +88,13 @@ nlohmann::json evaluate(nn::Module& model, Task task, const std::vector<std::str
   nlohmann::json ev;
   ev["examples"] = d.size();
   ev["task"] = to_string(task);
-  const train::Scores sc = train::score(model, task, loss, d.x, targets_of(d));
-  ev["loss"] = sc.loss;
-  Tensor out = train::predict(model, task, d.x);
+  // One forward pass: the loss from the raw outputs, the metrics from their predictions.
+  const Tensor raw = train::outputs(model, d.x);
+  {
+    autograd::NoGradGuard ng;
+    ev["loss"] = train::task_loss(task, loss, Var(raw), targets_of(d)).item();
+  }
+  Tensor out = train::activate(task, raw);
   if (task == Task::Regression) {
     std::vector<double> y(d.targets.data(), d.targets.data() + d.targets.numel());
     std::vector<double> p(out.data(), out.data() + out.numel());

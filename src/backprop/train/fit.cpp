@@ -132,17 +132,26 @@ void eval_batches(nn::Module& model, const Tensor& x, int64_t batch_size, F f) {
 }
 }  // namespace
 
-Tensor predict(nn::Module& model, Task task, const Tensor& x, int64_t batch_size) {
+Tensor outputs(nn::Module& model, const Tensor& x, int64_t batch_size) {
   const int64_t n = x.dim(0);
   Tensor result({0, 1});
-  eval_batches(model, x, batch_size, [&](int64_t s, int64_t b, Var out) {
-    if (task == Task::Binary) out = ops::sigmoid(out);
-    if (task == Task::Multiclass) out = ops::softmax(out);
+  eval_batches(model, x, batch_size, [&](int64_t s, int64_t b, const Var& out) {
     const int64_t width = out.numel() / b;
     if (s == 0) result = Tensor::empty({n, width});
     std::copy(out.value().data(), out.value().data() + out.numel(), result.data() + s * width);
   });
   return result;
+}
+
+Tensor activate(Task task, const Tensor& out) {
+  autograd::NoGradGuard ng;
+  if (task == Task::Binary) return ops::sigmoid(Var(out)).value();
+  if (task == Task::Multiclass && out.numel() > 0) return ops::softmax(Var(out)).value();
+  return out;
+}
+
+Tensor predict(nn::Module& model, Task task, const Tensor& x, int64_t batch_size) {
+  return activate(task, outputs(model, x, batch_size));
 }
 
 Scores score(nn::Module& model, Task task, Loss loss, const Tensor& x, const Targets& y, int64_t batch_size) {

@@ -30,6 +30,12 @@ std::string to_string(Loss l);
 // does not fit the task (e.g. cross-entropy for regression).
 Var task_loss(Task task, Loss loss, const Var& outputs, const Targets& y);
 
+// The network's raw outputs (logits for classification), in eval mode, recording nothing.
+Tensor outputs(nn::Module& model, const Tensor& x, int64_t batch_size = 1024);
+// Raw outputs turned into predictions: sigmoid (binary), softmax (multi-class), unchanged
+// (regression).
+Tensor activate(Task task, const Tensor& outputs);
+
 // Network outputs turned into predictions: probabilities (binary: (n, 1) P(y=1);
 // multi-class: (n, classes) softmax) or regression values. No graph is recorded.
 Tensor predict(nn::Module& model, Task task, const Tensor& x, int64_t batch_size = 1024);
