@@ -69,7 +69,20 @@ TEST_P(BinaryGrad, AddSubMulDiv) {
 INSTANTIATE_TEST_SUITE_P(Shapes, BinaryGrad,
                          ::testing::Values(BinCase{{3, 4}, {3, 4}}, BinCase{{3, 4}, {4}}, BinCase{{3, 4}, {3, 1}},
                                            BinCase{{3, 4}, {1}}, BinCase{{1}, {2, 3}}, BinCase{{2, 1, 3}, {4, 1}},
-                                           BinCase{{4}, {3, 4}}));
+                                           BinCase{{4}, {3, 4}}),
+                         // Names from the shapes ("3x4_by_3x1"), not gtest's byte dump of the
+                         // struct, which prints heap addresses and so changes from run to run.
+                         [](const ::testing::TestParamInfo<BinCase>& info) {
+                           auto dims = [](const Shape& s) {
+                             std::string r;
+                             for (size_t i = 0; i < s.size(); ++i) {
+                               if (i) r += 'x';
+                               r += std::to_string(s[i]);
+                             }
+                             return r;
+                           };
+                           return dims(info.param.a) + "_by_" + dims(info.param.b);
+                         });
 
 TEST(Broadcast, ShapesAndErrors) {
   EXPECT_EQ(ops::broadcast_shape({3, 1}, {1, 4}), (Shape{3, 4}));
