@@ -237,6 +237,9 @@ TEST_F(Pipeline, EvaluateRefusesOptionsThatCannotApply) {
   e.calibrate = "sigmoid";
   EXPECT_THROW(pipeline::evaluate_saved_model(e), pipeline::UsageError);
   e.calibrate.clear();
+  e.calibration_data = path("data.csv");  // without --calibrate: was silently ignored
+  EXPECT_THROW(pipeline::evaluate_saved_model(e), pipeline::UsageError);
+  e.calibration_data.clear();
   e.part = "middle";
   EXPECT_THROW(pipeline::evaluate_saved_model(e), pipeline::UsageError);
   e.part = "test";

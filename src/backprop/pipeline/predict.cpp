@@ -39,7 +39,12 @@ PredictResult predict_to_csv(const PredictOptions& o) {
   } else {
     const int64_t k = mf.info.task == Task::Binary ? 2 : out.dim(1);
     csv += "row,prediction";
-    for (int64_t j = 0; j < k; ++j) csv += "," + csv_field("p_" + mf.info.class_names.at(static_cast<size_t>(j)));
+    for (int64_t j = 0; j < k; ++j) {
+      std::string name = mf.info.class_names.at(static_cast<size_t>(j));
+      name.insert(0, "p_");  // built in place: GCC 12 warns (-Wrestrict) on "p_" + s
+      csv += ',';
+      csv += csv_field(name);
+    }
     csv += '\n';
     std::vector<double> p(static_cast<size_t>(k));
     for (int64_t i = 0; i < n; ++i) {

@@ -9,7 +9,10 @@ namespace bp::pipeline {
 
 std::string hidden_text(const std::vector<int64_t>& hidden) {
   std::string s;
-  for (int64_t h : hidden) s += (s.empty() ? "" : ",") + std::to_string(h);
+  for (int64_t h : hidden) {
+    if (!s.empty()) s += ',';
+    s += std::to_string(h);
+  }
   return s;
 }
 
