@@ -99,10 +99,11 @@ fs::path unique_temporary(const fs::path& path) {
     }
     return s;
   }();
-  std::mt19937_64 mix(salt + counter.load());
+  const uint64_t n = counter++;
+  std::mt19937_64 mix(salt + n);
   char tail[80];
-  std::snprintf(tail, sizeof tail, ".tmp.%ld.%llu.%08llx", static_cast<long>(::getpid()),
-                static_cast<unsigned long long>(counter++), static_cast<unsigned long long>(mix() & 0xffffffffu));
+  std::snprintf(tail, sizeof tail, ".tmp.%ld.%llu.%08llx", static_cast<long>(::getpid()), static_cast<unsigned long long>(n),
+                static_cast<unsigned long long>(mix() & 0xffffffffu));
   fs::path tmp = path;
   tmp += tail;
   return tmp;
