@@ -1,8 +1,9 @@
 // backprop study: Caruana & Niculescu-Mizil's protocol with the project's models.
 #include <cstdio>
 
-#include "backprop/app/study.hpp"
 #include "backprop/backend/backend.hpp"
+#include "backprop/pipeline/errors.hpp"
+#include "backprop/pipeline/study_run.hpp"
 #include "commands.hpp"
 #include "common.hpp"
 #include "progress.hpp"
@@ -11,8 +12,7 @@ namespace bp::cli {
 
 namespace {
 struct StudyCmd {
-  app::StudyOptions o;
-  std::string output = "study";
+  pipeline::StudyOptions o;
   int threads = 0;
   bool quiet = false;
 };
@@ -20,6 +20,7 @@ struct StudyCmd {
 
 Runner add_study(CLI::App& app) {
   auto c = std::make_shared<StudyCmd>();
+  c->o.output = "study";
   CLI::App* cmd = app.add_subcommand(
       "study", "Compare the project's models as Caruana & Niculescu-Mizil (2006) did: 8 metrics, calibration, normalized scores");
   cmd->add_option("--data", c->o.data.source, "CSV data set")->required();
@@ -33,19 +34,21 @@ Runner add_study(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--mlp-epochs", c->o.mlp_epochs, "Epochs of each MLP")->check(CLI::Range(1, 10000))->capture_default_str();
   cmd->add_option("--seed", c->o.seed, "Seed of the splits and the models")->capture_default_str();
-  cmd->add_option("--output,-o", c->output, "Write PREFIX.txt, PREFIX.csv and PREFIX.json")->capture_default_str();
+  cmd->add_option("--output,-o", c->o.output, "Write PREFIX.txt, PREFIX.csv and PREFIX.json")->capture_default_str();
   cmd->add_option("--threads", c->threads, "Threads (0: one per core)")->check(CLI::Range(0, 1024));
   cmd->add_flag("--quiet,-q", c->quiet, "Print only the tables");
   return [c] {
     backend::set_num_threads(c->threads);
+    if (c->o.output.empty()) throw pipeline::UsageError("--output: give a file name prefix");
     Progress progress(1, !c->quiet);
-    app::StudyResult r = app::run_study(c->o, [&](const std::string& line) { progress.line(line); });
-    std::printf("%s\n", app::format_raw_rows(r.table).c_str());
+    pipeline::Observer ob;
+    ob.line = [&](const std::string& line) { progress.line(line); };
+    const pipeline::StudyResult r = pipeline::run_study(c->o, ob);
+    std::printf("%s\n", pipeline::format_raw_rows(r.table).c_str());
     std::printf("normalized scores (baseline 0, best model per problem 1), mean over %zu problem(s):\n%s",
                 r.problems.size(), eval::format_study_table(r.table).c_str());
     std::printf("study took %.0f s\n", r.seconds);
-    for (const char* ext : {".txt", ".csv", ".json"}) eval::write_study_table(r.table, c->output + ext);
-    std::printf("written to %s.txt, %s.csv, %s.json\n", c->output.c_str(), c->output.c_str(), c->output.c_str());
+    std::printf("written to %s.txt, %s.csv, %s.json\n", c->o.output.c_str(), c->o.output.c_str(), c->o.output.c_str());
     return 0;
   };
 }

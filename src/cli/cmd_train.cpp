@@ -1,8 +1,10 @@
 // backprop train: fit a model on a data set, report its test scores, save it.
 #include <cstdio>
 
+#include "backprop/pipeline/train_evaluate_save.hpp"
 #include "commands.hpp"
 #include "common.hpp"
+#include "progress.hpp"
 
 namespace bp::cli {
 
@@ -24,10 +26,9 @@ Runner add_train(CLI::App& app) {
   cmd->add_option("--report", c->report, "Also write the results as JSON to this file");
   return [c] {
     finish_train_options(c->train);
-    app::Prepared d = app::prepare(c->data);
-    std::printf("%s\n", d.description.c_str());
-    std::fflush(stdout);
-    train_evaluate_save(c->train.spec, d, c->data, c->train.quiet, c->output, c->report, {{"command", "train"}});
+    Progress progress(c->train.spec.fit.epochs, !c->train.quiet);
+    print_train_result(pipeline::train_evaluate_save({c->data, c->train.spec, c->output, c->report},
+                                                     progress_observer(progress)));
     return 0;
   };
 }

@@ -2,8 +2,9 @@
 // or by k-fold cross-validation, as the lecture says, then train the final model with it.
 #include <cmath>
 #include <cstdio>
+#include <sstream>
 
-#include "backprop/app/report.hpp"
+#include "backprop/pipeline/tune.hpp"
 #include "commands.hpp"
 #include "common.hpp"
 #include "progress.hpp"
@@ -20,12 +21,6 @@ struct TuneCmd {
   double tuning_fraction = 0.2;
   std::string output = "model.safetensors";
   std::string report;
-};
-
-struct Candidate {
-  double lr;
-  std::string hidden;
-  double loss = 0, accuracy = 0;
 };
 }  // namespace
 
@@ -45,87 +40,42 @@ Runner add_tune(CLI::App& app) {
   cmd->add_option("--output,-o", c->output, "Model file for the final model")->capture_default_str();
   cmd->add_option("--report", c->report, "Also write the results as JSON to this file");
   return [c] {
-    if (c->folds == 1) throw std::invalid_argument("--folds must be 0 (a tuning set) or at least 2");
     finish_train_options(c->train);
-    const std::vector<double> lrs = parse_numbers(c->lrs, "--lrs");
-    std::vector<std::string> hiddens;
-    if (c->hidden_grid.empty()) {
-      hiddens.push_back(c->train.hidden);
-    } else {
-      std::string item;
-      std::stringstream ss(c->hidden_grid);
-      while (std::getline(ss, item, ';')) {
-        parse_sizes(item, "--hidden-grid");
-        hiddens.push_back(item);
-      }
-    }
-    app::Prepared d = app::prepare(c->data);
-    std::printf("%s\n", d.description.c_str());
-    Progress progress(1, !c->train.quiet);
+    pipeline::TuneOptions o;
+    o.data = c->data;
+    o.spec = c->train.spec;
+    o.lrs = parse_numbers(c->lrs, "--lrs");
+    std::string item;
+    std::stringstream ss(c->hidden_grid);
+    while (std::getline(ss, item, ';')) o.hidden_grid.push_back(parse_sizes(item, "--hidden-grid"));
+    o.folds = c->folds;
+    o.tuning_fraction = c->tuning_fraction;
+    o.output = c->output;
+    o.report = c->report;
 
-    // The folds (or the one tuning split) of the training part.
-    std::vector<data::Fold> folds;
-    if (c->folds >= 2) {
-      folds = d.train.is_classification() ? data::stratified_kfold(d.train.labels, c->folds, c->data.split_seed)
-                                          : data::kfold(d.train.size(), c->folds, c->data.split_seed);
-    } else {
-      data::Split sp = d.train.is_classification()
-                           ? data::stratified_split(d.train.labels, 0.0, c->tuning_fraction, c->data.split_seed)
-                           : data::train_validation_test_split(d.train.size(), 0.0, c->tuning_fraction, c->data.split_seed);
-      folds.push_back({sp.train, sp.test});
-    }
-    std::vector<Candidate> cands;
-    for (const auto& h : hiddens)
-      for (double lr : lrs) cands.push_back({lr, h});
-    const bool cls = d.train.is_classification();
-    std::printf("%-10s %-14s %12s%s   (%s)\n", "lr", "hidden", "tuning loss", cls ? "  tuning acc" : "",
-                folds.size() > 1 ? (std::to_string(folds.size()) + "-fold cross-validation").c_str() : "one tuning set");
-    nlohmann::json table = nlohmann::json::array();
-    for (auto& cand : cands) {
-      app::TrainSpec spec = c->train.spec;
-      spec.optimizer.lr = static_cast<float>(cand.lr);
-      spec.model.hidden = parse_sizes(cand.hidden, "--hidden-grid");
-      spec.fit.on_batch = nullptr;
-      spec.fit.on_epoch = nullptr;
-      double loss = 0, acc = 0;
-      for (const auto& f : folds) {
-        train::Scores s;
-        try {
-          s = app::fit_and_score(spec, d.train.subset(f.train), d.train.subset(f.test), d.input_shape);
-        } catch (const std::invalid_argument& e) {
-          if (std::string(e.what()).find("diverged") == std::string::npos) throw;
-          s.loss = INFINITY;  // a learning rate too large for this problem: keep it in the table, never choose it
-          s.accuracy = 0;
-        }
-        loss += s.loss / static_cast<double>(folds.size());
-        acc += (cls ? s.accuracy : 0) / static_cast<double>(folds.size());
-      }
-      cand.loss = loss;
-      cand.accuracy = acc;
+    Progress progress(c->train.spec.fit.epochs, !c->train.quiet);
+    pipeline::TuneObserver ob;
+    static_cast<pipeline::Observer&>(ob) = progress_observer(progress);
+    bool cls = false;
+    ob.plan = [&](const pipeline::TunePlan& p) {
+      cls = p.classification;
+      std::printf("%-10s %-14s %12s%s   (%s)\n", "lr", "hidden", "tuning loss", cls ? "  tuning acc" : "",
+                  p.folds > 1 ? (std::to_string(p.folds) + "-fold cross-validation").c_str() : "one tuning set");
+    };
+    ob.candidate = [&](const pipeline::TuneCandidate& cand) {
+      const std::string hidden = pipeline::hidden_text(cand.hidden);
       if (cls)
-        std::printf("%-10g %-14s %12.4f %10.2f%%\n", cand.lr, cand.hidden.c_str(), loss, 100 * acc);
+        std::printf("%-10g %-14s %12.4f %10.2f%%\n", cand.lr, hidden.c_str(), cand.loss, 100 * cand.accuracy);
       else
-        std::printf("%-10g %-14s %12.4f\n", cand.lr, cand.hidden.c_str(), loss);
+        std::printf("%-10g %-14s %12.4f\n", cand.lr, hidden.c_str(), cand.loss);
       std::fflush(stdout);
-      table.push_back({{"lr", cand.lr}, {"hidden", cand.hidden}, {"loss", std::isfinite(loss) ? nlohmann::json(loss) : nlohmann::json(nullptr)},
-                       {"accuracy", cls ? nlohmann::json(acc) : nlohmann::json(nullptr)}});
-    }
-    const Candidate* best = &cands.front();
-    for (const auto& cand : cands)
-      if (cand.loss < best->loss) best = &cand;
-    if (!std::isfinite(best->loss)) throw std::invalid_argument("every learning rate diverged; try smaller ones");
-    std::printf("chosen: lr %g, hidden %s (lowest tuning loss)\n", best->lr, best->hidden.c_str());
-
-    app::TrainSpec spec = c->train.spec;
-    spec.optimizer.lr = static_cast<float>(best->lr);
-    spec.model.hidden = parse_sizes(best->hidden, "--hidden-grid");
-    train_evaluate_save(spec, d, c->data, c->train.quiet, c->output, c->report,
-                        {{"command", "tune"},
-                         {"tuning",
-                          {{"folds", folds.size() > 1 ? static_cast<int>(folds.size()) : 0},
-                           {"tuning_fraction", folds.size() > 1 ? nlohmann::json(nullptr) : nlohmann::json(c->tuning_fraction)},
-                           {"candidates", table},
-                           {"chosen", {{"lr", best->lr}, {"hidden", best->hidden}}}}}});
+    };
+    ob.chosen = [](const pipeline::TuneCandidate& best) {
+      std::printf("chosen: lr %g, hidden %s (lowest tuning loss)\n", best.lr, pipeline::hidden_text(best.hidden).c_str());
+      std::fflush(stdout);
+    };
+    pipeline::TuneResult r = pipeline::tune(o, ob);
+    print_train_result(r.final);
     return 0;
   };
 }

@@ -1,16 +1,13 @@
 #include "common.hpp"
 
-#include <unistd.h>
-
 #include <cmath>
 #include <cstdio>
-#include <fstream>
 #include <sstream>
 #include <stdexcept>
 
 #include "backprop/backend/backend.hpp"
-#include "backprop/app/report.hpp"
-#include "backprop/io/model_file.hpp"
+#include "backprop/pipeline/errors.hpp"
+#include "backprop/pipeline/report.hpp"
 #include "progress.hpp"
 
 namespace bp::cli {
@@ -98,7 +95,7 @@ std::vector<int64_t> parse_sizes(const std::string& text, const std::string& wha
       pos = 0;
     }
     if (pos != item.size() || v <= 0 || v > 1'000'000)
-      throw std::invalid_argument(what + ": '" + text + "' is not a comma-separated list of positive sizes");
+      throw pipeline::UsageError(what + ": '" + text + "' is not a comma-separated list of positive sizes");
     out.push_back(v);
   }
   return out;
@@ -117,67 +114,48 @@ std::vector<double> parse_numbers(const std::string& text, const std::string& wh
       pos = 0;
     }
     if (pos != item.size() || !std::isfinite(v) || v <= 0)
-      throw std::invalid_argument(what + ": '" + text + "' is not a comma-separated list of positive numbers");
+      throw pipeline::UsageError(what + ": '" + text + "' is not a comma-separated list of positive numbers");
     out.push_back(v);
   }
-  if (out.empty()) throw std::invalid_argument(what + ": give at least one value");
+  if (out.empty()) throw pipeline::UsageError(what + ": give at least one value");
   return out;
 }
 
 void finish_train_options(TrainOptions& o) {
   o.spec.model.hidden = parse_sizes(o.hidden, "--hidden");
-  o.spec.model.activations = {nn::act_from_string(o.activation)};
-  if (o.init != "auto") o.spec.model.init = nn::init_from_string(o.init);
-  o.spec.fit.loss = train::loss_from_string(o.loss);
+  // The names below are checked by their own modules, which throw std::invalid_argument: here
+  // they are option values, so a bad one is a usage error.
+  try {
+    o.spec.model.activations = {nn::act_from_string(o.activation)};
+    if (o.init != "auto") o.spec.model.init = nn::init_from_string(o.init);
+    o.spec.fit.loss = train::loss_from_string(o.loss);
+    (void)optim::make_schedule(o.spec.fit.schedule, o.spec.fit.epochs);  // validates the spec now, not mid-training
+  } catch (const std::invalid_argument& e) {
+    throw pipeline::UsageError(e.what());
+  }
   o.spec.fit.seed = o.spec.model.seed;
-  (void)optim::make_schedule(o.spec.fit.schedule, o.spec.fit.epochs);  // validates the spec now, not mid-training
   backend::set_num_threads(o.threads);
 }
 
-void train_evaluate_save(app::TrainSpec spec, const app::Prepared& d, const app::DataSpec& data, bool quiet,
-                         const std::string& output, const std::string& report_path, const nlohmann::json& extra) {
-  Progress progress(spec.fit.epochs, !quiet);
-  spec.fit.on_batch = [&](int64_t done, int64_t total, double loss) { progress.batch(done, total, loss); };
-  spec.fit.on_epoch = [&](const train::EpochStats& s) {
-    progress.epoch(s);
-    return true;
+pipeline::Observer progress_observer(Progress& progress) {
+  pipeline::Observer ob;
+  ob.data_ready = [](const std::string& description) {
+    std::printf("%s\n", description.c_str());
+    std::fflush(stdout);
   };
-  app::Trained t = app::train_model(spec, d.train, d.input_shape);
-  nlohmann::json report = app::training_report(data, d, spec, t);
-  report.update(extra);
-  std::printf("%s\n", app::describe_training(report).c_str());
-  if (d.test.size() > 0) {
-    nlohmann::json ev = app::evaluate(*t.model, t.task, t.class_names, d.test, spec.fit.loss);
-    report["test"] = ev;
-    std::printf("test (%lld examples):\n%s", static_cast<long long>(d.test.size()), app::format_evaluation(ev).c_str());
-  }
-  io::ModelInfo info;
-  info.task = t.task;
-  info.class_names = t.class_names;
-  info.preprocessing = d.preprocessing;
-  info.extra = {{"data", data.to_json()}, {"training", report.at("training")}};
-  io::save_model(output, *t.model, info);
-  report["model_file"] = output;
-  std::printf("model saved to %s\n", output.c_str());
-  write_report(report_path, report);
+  ob.batch = [&progress](int64_t done, int64_t total, double loss) { progress.batch(done, total, loss); };
+  ob.epoch = [&progress](const train::EpochStats& s) { progress.epoch(s); };
+  ob.line = [&progress](const std::string& line) { progress.line(line); };
+  return ob;
 }
 
-void write_report(const std::string& path, const nlohmann::json& report) {
-  if (path.empty()) return;
-  const std::string tmp = path + ".tmp." + std::to_string(getpid());
-  {
-    std::ofstream f(tmp);
-    if (!f) throw std::runtime_error("cannot write the report " + path);
-    f << report.dump(2) << "\n";
-    if (!f.flush()) {
-      std::remove(tmp.c_str());
-      throw std::runtime_error("cannot write the report " + path);
-    }
+void print_train_result(const pipeline::TrainRunResult& r) {
+  std::printf("%s\n", pipeline::describe_training(r.report).c_str());
+  if (r.report.contains("test")) {
+    const nlohmann::json& ev = r.report.at("test");
+    std::printf("test (%lld examples):\n%s", ev.at("examples").get<long long>(), pipeline::format_evaluation(ev).c_str());
   }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    std::remove(tmp.c_str());
-    throw std::runtime_error("cannot write the report " + path);
-  }
+  std::printf("model saved to %s\n", r.report.at("model_file").get<std::string>().c_str());
 }
 
 }  // namespace bp::cli

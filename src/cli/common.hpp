@@ -1,4 +1,6 @@
-// Options shared by several subcommands, and the machine-readable report.
+// Options shared by several subcommands, and the printing they share. The work itself is the
+// pipeline's (src/backprop/pipeline/): each subcommand parses its options into a pipeline
+// options struct, calls one pipeline function and prints what it returns.
 #pragma once
 
 #include <CLI/CLI.hpp>
@@ -7,7 +9,9 @@
 #include <vector>
 
 #include "backprop/app/source.hpp"
-#include "backprop/app/train.hpp"
+#include "backprop/pipeline/observer.hpp"
+#include "backprop/pipeline/train_evaluate_save.hpp"
+#include "backprop/pipeline/training.hpp"
 
 namespace bp::cli {
 
@@ -23,7 +27,7 @@ struct TrainOptions {
     spec.fit.batch_size = 128;
     spec.fit.schedule = "cosine";
   }
-  app::TrainSpec spec;
+  pipeline::TrainSpec spec;
   std::string hidden = "256,128";
   std::string activation = "relu";
   std::string init = "auto";
@@ -32,22 +36,22 @@ struct TrainOptions {
   bool quiet = false;
 };
 void add_train_options(CLI::App* cmd, TrainOptions& o);
-// Turns the strings into the spec (throws std::invalid_argument with the option's name).
+// Turns the strings into the spec (throws pipeline::UsageError with the option's name).
 void finish_train_options(TrainOptions& o);
 
-// "256,128" -> {256, 128}; "" -> {} ; throws naming `what` on anything else.
+// "256,128" -> {256, 128}; "" -> {} ; throws pipeline::UsageError naming `what` on anything else.
 std::vector<int64_t> parse_sizes(const std::string& text, const std::string& what);
 // "0.1,0.01" -> {0.1, 0.01}
 std::vector<double> parse_numbers(const std::string& text, const std::string& what);
 
-// Trains the spec's model on d.train with a progress display, prints the training summary and
-// the test scores, saves the model (with its preprocessing and data description) to `output`
-// and writes the report (training, test, plus the entries of `extra`) to `report_path`.
-void train_evaluate_save(app::TrainSpec spec, const app::Prepared& d, const app::DataSpec& data, bool quiet,
-                         const std::string& output, const std::string& report_path, const nlohmann::json& extra);
+class Progress;
+// The observer that shows a workflow's progress: the data's description on stdout (before the
+// work starts), batches and epochs through `progress` on stderr.
+pipeline::Observer progress_observer(Progress& progress);
 
-// Writes `report` to `path` atomically (if path is not empty).
-void write_report(const std::string& path, const nlohmann::json& report);
+// What train and tune print once the final model is saved: the training summary, the test
+// scores, where the model went.
+void print_train_result(const pipeline::TrainRunResult& r);
 
 // A finite, positive number given on the command line.
 CLI::Validator positive_number();

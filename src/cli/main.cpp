@@ -1,9 +1,44 @@
 // backprop: train, evaluate and use neural networks from the command line.
+//
+// Exit codes (README, "Exit codes"): 0 success; 1 any other runtime failure; 2 usage (an
+// option's value or a combination of options); 3 bad input data; 4 a model file that cannot
+// be read or is not a valid model; 5 an output file that cannot be written; 6 training
+// diverged. Killed by SIGINT/SIGTERM: the shell's 128 + signal, after removing temporaries.
 #include <cstdio>
 #include <exception>
 #include <map>
+#include <new>
 
+#include "backprop/data/error.hpp"
+#include "backprop/io/safetensors.hpp"
+#include "backprop/pipeline/errors.hpp"
+#include "backprop/train/fit.hpp"
+#include "backprop/util/atomic_file.hpp"
 #include "commands.hpp"
+
+namespace {
+
+enum ExitCode { kOk = 0, kFailure = 1, kUsage = 2, kBadData = 3, kBadModelFile = 4, kCannotWrite = 5, kDiverged = 6 };
+
+// A model file that could not be written carries the writer's FileWriteError nested inside
+// its ModelFileError (io::atomic_write).
+bool is_write_failure(const std::exception& e) {
+  try {
+    std::rethrow_if_nested(e);
+  } catch (const bp::util::FileWriteError&) {
+    return true;
+  } catch (...) {
+  }
+  return false;
+}
+
+int fail(int code, const char* message) {
+  std::fflush(stdout);
+  std::fprintf(stderr, "backprop: error: %s\n", message);
+  return code;
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{"backprop: neural networks from the single neuron to deep networks — train, evaluate, predict.", "backprop"};
@@ -18,13 +53,25 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    if (e.get_exit_code() == 0) return app.exit(e);  // --help, --version
+    return fail(kUsage, e.what());
   }
   try {
     for (auto* sub : app.get_subcommands()) return runners.at(sub)();
+  } catch (const bp::pipeline::UsageError& e) {
+    return fail(kUsage, e.what());
+  } catch (const bp::data::DataError& e) {
+    return fail(kBadData, e.what());
+  } catch (const bp::io::ModelFileError& e) {
+    return fail(is_write_failure(e) ? kCannotWrite : kBadModelFile, e.what());
+  } catch (const bp::util::FileWriteError& e) {
+    return fail(kCannotWrite, e.what());
+  } catch (const bp::train::DivergenceError& e) {
+    return fail(kDiverged, e.what());
+  } catch (const std::bad_alloc&) {
+    return fail(kFailure, "out of memory");
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "backprop: error: %s\n", e.what());
-    return 1;
+    return fail(kFailure, e.what());
   }
-  return 1;
+  return kFailure;
 }

@@ -241,3 +241,78 @@ TEST_F(Cli, CalibrateKeepTheCalibratorAndDrawPictures) {
 }
 
 }  // namespace
+
+namespace {
+
+// The documented exit codes (README, "Exit codes"), each with its one-line message.
+TEST_F(Cli, ExitCodesSayWhatKindOfFailure) {
+  const std::string small = write("small.csv", kSmall), model = path("m.safetensors");
+  auto expect = [&](const std::string& args, int code, const std::string& fragment) {
+    Result r = run(args);
+    EXPECT_EQ(r.code, code) << args << "\n" << r.out;
+    // One error line, the last (stdout may have described the data before).
+    const size_t at = r.out.find("backprop: error: ");
+    ASSERT_NE(at, std::string::npos) << args << "\n" << r.out;
+    EXPECT_TRUE(at == 0 || r.out[at - 1] == '\n') << r.out;
+    EXPECT_EQ(r.out.find('\n', at), r.out.size() - 1) << "one line, the last:\n" << r.out;
+    EXPECT_EQ(r.out.find("backprop: error: ", at + 1), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find(fragment), std::string::npos) << "expected '" << fragment << "' in:\n" << r.out;
+  };
+  // 2: usage, from the option parser and from the pipeline alike.
+  expect("train --bogus", 2, "--bogus");
+  expect("train --lr -1", 2, "--lr");
+  expect("train --hidden 12,abc -q", 2, "--hidden");
+  expect("train --optimizer sgdd --data " + small + " -q -o " + model, 2, "unknown optimizer 'sgdd'");
+  expect("train --patience 3 --data " + small + " -q -o " + model, 2, "validation fraction");
+  expect("tune --folds 1 --data " + small + " -q -o " + model, 2, "--folds");
+  expect("evaluate -m " + path("missing.safetensors"), 2, "missing.safetensors");
+  // 3: bad data.
+  expect("train -q --data " + write("fields.csv", "a,b,y\n1,2,x\n1,2\n"), 3, "fields.csv:3");
+  // 4: a model file that is not one.
+  expect("evaluate -m " + write("junk.safetensors", "not a model at all") + " --data " + small, 4, "junk.safetensors");
+  // 5: an output that cannot be written, with the system's reason.
+  expect("train --data " + small + " --hidden 4 --epochs 2 -q --test-fraction 0 -o " + path("no/such/m.safetensors"), 5,
+         "No such file or directory");
+  ASSERT_EQ(run("train --data " + small + " --hidden 4 --epochs 2 -q --test-fraction 0 -o " + model).code, 0);
+  expect("predict -m " + model + " --data " + small + " -o " + path("no/such/p.csv"), 5, "No such file or directory");
+  // 6: training diverged.
+  expect("train --data " + small + " --optimizer sgd --lr 1e30 --epochs 3 --test-fraction 0 -q -o " + model, 6, "diverged");
+  // --save-calibrated without --calibrate once printed "calibrated model saved" and wrote nothing.
+  expect("evaluate -m " + model + " --data " + small + " --part all --save-calibrated " + path("c.safetensors"), 2,
+         "--save-calibrated needs --calibrate");
+  EXPECT_FALSE(fs::exists(path("c.safetensors")));
+}
+
+// Two predict runs writing one file at the same time: the file is always one of the two whole
+// outputs (it once mixed rows of both through a shared temporary name), and no temporary stays.
+TEST_F(Cli, ConcurrentPredictionsNeverMixOneFile) {
+  std::string big = "a,b,color,y\n", three = "a,b,y\n";
+  for (int i = 0; i < 3000; ++i) {
+    big += std::to_string(i % 7) + "," + std::to_string(i % 5) + "," + (i % 3 ? "red" : "blue") + "," + (i % 7 > 3 ? "yes" : "no") + "\n";
+    three += std::to_string(i % 11) + "," + std::to_string(i % 4) + "," + "xyz"[i % 3] + "\n";
+  }
+  const std::string d1 = write("d1.csv", big), d2 = write("d2.csv", three);
+  const std::string m1 = path("m1.safetensors"), m2 = path("m2.safetensors");
+  ASSERT_EQ(run("train --data " + d1 + " --hidden 4 --epochs 1 -q --test-fraction 0 -o " + m1).code, 0);
+  ASSERT_EQ(run("train --data " + d2 + " --hidden 4 --epochs 1 -q --test-fraction 0 -o " + m2).code, 0);
+  ASSERT_EQ(run("predict -m " + m1 + " --data " + d1 + " -o " + path("ref1.csv")).code, 0);
+  ASSERT_EQ(run("predict -m " + m2 + " --data " + d2 + " -o " + path("ref2.csv")).code, 0);
+  auto read = [&](const std::string& name) {
+    std::ifstream f(path(name), std::ios::binary);
+    return std::string((std::istreambuf_iterator<char>(f)), {});
+  };
+  const std::string ref1 = read("ref1.csv"), ref2 = read("ref2.csv");
+  ASSERT_NE(ref1, ref2);
+  const std::string bin = std::string(BACKPROP_BINARY_DIR) + "/backprop";
+  for (int round = 0; round < 6; ++round) {
+    const std::string cmd = "(" + bin + " predict -m " + m1 + " --data " + d1 + " -o " + path("out.csv") + " & " + bin +
+                            " predict -m " + m2 + " --data " + d2 + " -o " + path("out.csv") + " & wait) 2>/dev/null";
+    ASSERT_EQ(std::system(cmd.c_str()), 0);
+    const std::string out = read("out.csv");
+    EXPECT_TRUE(out == ref1 || out == ref2) << "round " << round << ": a mixed file of " << out.size() << " bytes";
+  }
+  for (const auto& e : fs::directory_iterator(dir_))
+    EXPECT_EQ(e.path().filename().string().find(".tmp"), std::string::npos) << e.path();
+}
+
+}  // namespace

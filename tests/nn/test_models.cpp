@@ -177,7 +177,7 @@ TEST(Fit, DivergenceIsReportedNotHidden) {
   train::FitOptions o;
   o.epochs = 50;
   o.batch_size = 0;
-  EXPECT_THROW(train::fit(*net, Task::Regression, x, y, opt, o), std::invalid_argument);
+  EXPECT_THROW(train::fit(*net, Task::Regression, x, y, opt, o), train::DivergenceError);
 }
 
 TEST(Fit, SameSeedSameResult) {

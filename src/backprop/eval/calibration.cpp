@@ -84,6 +84,26 @@ std::unique_ptr<Calibrator> calibrator_from_json(const nlohmann::json& j) {
   throw std::invalid_argument("calibrator json: unknown type \"" + type + "\" (expected \"platt\" or \"isotonic\")");
 }
 
+const std::vector<std::string>& calibrator_names() {
+  static const std::vector<std::string> names{"platt", "isotonic"};
+  return names;
+}
+
+std::unique_ptr<Calibrator> make_calibrator(const std::string& name, const std::vector<double>& scores,
+                                            const std::vector<int>& labels) {
+  if (name == "platt") {
+    auto p = std::make_unique<PlattScaler>();
+    p->fit(scores, labels);
+    return p;
+  }
+  if (name == "isotonic") {
+    auto iso = std::make_unique<IsotonicCalibrator>();
+    iso->fit(scores, labels);
+    return iso;
+  }
+  throw std::invalid_argument("unknown calibrator '" + name + "' (choose platt or isotonic)");
+}
+
 // ---------------------------------------------------------------------------------------------
 // Platt scaling
 

@@ -44,6 +44,13 @@ class Calibrator {
 // problem for anything malformed (not an object, unknown type, missing/non-numeric field, ...).
 std::unique_ptr<Calibrator> calibrator_from_json(const nlohmann::json& j);
 
+// The calibrators by name, as the command line and the study name them: "platt", "isotonic".
+const std::vector<std::string>& calibrator_names();
+// The calibrator called `name`, fitted on (scores, 0/1 labels). Throws std::invalid_argument
+// for an unknown name (listing the known ones) and whatever the calibrator's fit throws.
+std::unique_ptr<Calibrator> make_calibrator(const std::string& name, const std::vector<double>& scores,
+                                            const std::vector<int>& labels);
+
 // What a Platt fit did. Lin, Lin & Weng's method stops when |g1|, |g2| < 1e-5 (converged) or
 // after 100 iterations, or gives up when the backtracking step falls below 1e-10; the last two
 // leave `warning` non-empty (the fitted A, B are the last iterate and still usable).

@@ -10,6 +10,7 @@
 #include <stdexcept>
 
 #include "backprop/eval/file_util.hpp"
+#include "backprop/util/atomic_file.hpp"
 #include "backprop/eval/metrics.hpp"
 
 namespace bp::eval {
@@ -188,13 +189,18 @@ void render_to_file(const std::string& path, int width, int height, const std::f
   const std::string ext = detail::file_extension(path);
   if (ext != ".png" && ext != ".svg")
     throw std::invalid_argument("cannot tell the picture format of '" + path + "' (use .png or .svg)");
-  const std::string tmp = detail::temporary_path_for(path);
+  // Cairo renders into memory (its stream interface); the file is then written by the
+  // program's one atomic writer.
+  std::string bytes;
+  const cairo_write_func_t append = [](void* closure, const unsigned char* data, unsigned int length) {
+    static_cast<std::string*>(closure)->append(reinterpret_cast<const char*>(data), length);
+    return CAIRO_STATUS_SUCCESS;
+  };
   cairo_surface_t* surface = ext == ".png" ? cairo_image_surface_create(CAIRO_FORMAT_ARGB32, width, height)
-                                           : cairo_svg_surface_create(tmp.c_str(), width, height);
+                                           : cairo_svg_surface_create_for_stream(append, &bytes, width, height);
   cairo_status_t status = cairo_surface_status(surface);
   if (status != CAIRO_STATUS_SUCCESS) {
     cairo_surface_destroy(surface);
-    std::remove(tmp.c_str());
     throw std::runtime_error("cannot write '" + path + "': " + cairo_status_to_string(status));
   }
   cairo_t* cr = cairo_create(surface);
@@ -204,16 +210,14 @@ void render_to_file(const std::string& path, int width, int height, const std::f
   status = cairo_status(cr);
   cairo_destroy(cr);
   if (status == CAIRO_STATUS_SUCCESS) {
-    if (ext == ".png") status = cairo_surface_write_to_png(surface, tmp.c_str());
+    if (ext == ".png") status = cairo_surface_write_to_png_stream(surface, append, &bytes);
     cairo_surface_finish(surface);  // flushes the SVG
     if (status == CAIRO_STATUS_SUCCESS) status = cairo_surface_status(surface);
   }
   cairo_surface_destroy(surface);
-  if (status != CAIRO_STATUS_SUCCESS) {
-    std::remove(tmp.c_str());
+  if (status != CAIRO_STATUS_SUCCESS)
     throw std::runtime_error("cannot write '" + path + "': " + cairo_status_to_string(status));
-  }
-  detail::commit_temporary(tmp, path);
+  util::write_file_atomic(path, bytes);
 }
 
 void check_series(const char* what, const std::vector<PlotSeries>& series) {

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "backprop/eval/file_util.hpp"
+#include "backprop/util/atomic_file.hpp"
 
 namespace bp::eval {
 
@@ -232,7 +233,7 @@ void write_study_table(const StudyTable& table, const std::string& path) {
   else
     throw std::invalid_argument("write_study_table: cannot tell the format of '" + path +
                                 "' (use .txt, .csv or .json)");
-  detail::write_file_atomic(path, content);
+  util::write_file_atomic(path, content);
 }
 
 }  // namespace bp::eval

@@ -1,5 +1,7 @@
 #include "backprop/io/safetensors.hpp"
 
+#include "backprop/util/atomic_file.hpp"
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -9,6 +11,7 @@
 #include <bit>
 #include <cerrno>
 #include <cstring>
+#include <exception>
 #include <limits>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -250,65 +253,13 @@ SafeTensorsFile read_safetensors(const fs::path& path) {
 }
 
 void atomic_write(const fs::path& path, const std::function<void(const ByteSink& put)>& fill) {
-  static std::atomic<unsigned> counter{0};
-  fs::path tmp = path;
-  tmp += ".tmp." + std::to_string(::getpid()) + "." + std::to_string(counter++);
-
-  // Removes the temporary file unless the rename happened.
-  struct Temp {
-    const fs::path& name;
-    int fd = -1;
-    bool created = false, renamed = false;
-    ~Temp() {
-      if (fd >= 0) ::close(fd);
-      if (created && !renamed) ::unlink(name.c_str());
-    }
-  } t{tmp};
-
-  std::string tmp_q = tmp.string();  // quoted for messages (built in place: GCC 12 warns on "'" + s)
-  tmp_q.insert(tmp_q.begin(), '\'');
-  tmp_q.push_back('\'');
-  t.fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (t.fd < 0) {
-    const int e = errno;
-    throw ModelFileError(path, "cannot create the temporary file " + tmp_q + ": " + errno_text(e));
-  }
-  t.created = true;
-  ByteSink put = [&](const void* data, size_t size) {
-    auto* p = static_cast<const unsigned char*>(data);
-    while (size > 0) {
-      ssize_t w = ::write(t.fd, p, size);
-      if (w < 0) {
-        const int e = errno;
-        if (e == EINTR) continue;
-        throw ModelFileError(path, "cannot write " + tmp_q + ": " + errno_text(e));
-      }
-      p += w;
-      size -= static_cast<size_t>(w);
-    }
-  };
-  fill(put);
-  if (::fsync(t.fd) != 0) {
-    const int e = errno;
-    throw ModelFileError(path, "cannot flush " + tmp_q + " to disk: " + errno_text(e));
-  }
-  const int fd = t.fd;
-  t.fd = -1;
-  if (::close(fd) != 0) {
-    const int e = errno;
-    throw ModelFileError(path, "cannot close " + tmp_q + ": " + errno_text(e));
-  }
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    const int e = errno;
-    throw ModelFileError(path, "cannot rename " + tmp_q + " over it: " + errno_text(e));
-  }
-  t.renamed = true;
-  // Make the rename itself durable. Best effort: the new file is complete either way.
-  const fs::path dir = path.has_parent_path() ? path.parent_path() : fs::path(".");
-  const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd >= 0) {
-    (void)::fsync(dfd);
-    ::close(dfd);
+  // The program's one atomic writer (util/atomic_file.hpp). Its failures become ModelFileErrors
+  // naming the model file, with the FileWriteError nested so a caller can tell "cannot write"
+  // from "not a valid model" by type.
+  try {
+    util::write_atomic(path, fill);
+  } catch (const util::FileWriteError& e) {
+    std::throw_with_nested(ModelFileError(path, e.reason()));
   }
 }
 

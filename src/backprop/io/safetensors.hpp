@@ -62,8 +62,9 @@ SafeTensorsFile read_safetensors(const std::filesystem::path& path);
 void write_safetensors(const std::filesystem::path& path, const NamedTensors& tensors,
                        const std::map<std::string, std::string>& metadata);
 
-// Atomic replacement of `path`: `fill(put)` writes the content through `put`, which appends
-// to "<path>.tmp.<pid>.<n>" in the same directory; that file is then fsynced and renamed over
+// Atomic replacement of `path` through the program's one writer (util/atomic_file.hpp):
+// `fill(put)` writes the content through `put`, which appends to a uniquely named
+// "<path>.tmp.*" in the same directory; that file is then fsynced and renamed over
 // `path` (and the directory fsynced), so a reader sees the old file or the new one, never a
 // partial one. On any failure the temporary file is removed and an existing `path` is left as
 // it was; a failed system call throws a ModelFileError naming `path` and the system's reason,

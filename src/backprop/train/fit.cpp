@@ -207,8 +207,8 @@ FitResult fit(nn::Module& model, Task task, const Tensor& x, const Targets& y, o
       Var loss = task_loss(task, o.loss, out, yb);
       const double lv = loss.item();
       if (!std::isfinite(lv))
-        throw std::invalid_argument("training diverged: loss is " + std::to_string(lv) + " in epoch " +
-                                    std::to_string(e + 1) + " (try a smaller learning rate)");
+        throw DivergenceError("training diverged: loss is " + std::to_string(lv) + " in epoch " +
+                              std::to_string(e + 1) + " (try a smaller learning rate)");
       loss.backward();
       opt.step();
       total += lv * static_cast<double>(b);

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <functional>
 #include <limits>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -76,8 +77,13 @@ struct FitResult {
   bool stopped_early = false;
 };
 
+// Training diverged: a batch's loss was NaN or infinite (usually a learning rate too large).
+struct DivergenceError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
 // Trains `model` on (x, y); if val_x is given, scores on it after every epoch.
-// Throws std::invalid_argument on non-finite loss (divergence), naming the epoch.
+// Throws DivergenceError on a non-finite loss, naming the epoch.
 FitResult fit(nn::Module& model, Task task, const Tensor& x, const Targets& y, optim::Optimizer& opt,
               const FitOptions& o, const Tensor* val_x = nullptr, const Targets* val_y = nullptr);
 

@@ -10,7 +10,7 @@
 #include "backprop/optim/optim.hpp"
 #include "backprop/train/fit.hpp"
 
-namespace bp::app {
+namespace bp::pipeline {
 
 struct TrainSpec {
   nn::ModelSpec model;                  // name, hidden sizes, activations, seed; shapes come from the data
@@ -39,4 +39,4 @@ Trained train_model(const TrainSpec& spec, const data::Dataset& train, const Sha
 train::Scores fit_and_score(const TrainSpec& spec, const data::Dataset& train, const data::Dataset& held_out,
                             const Shape& input_shape);
 
-}  // namespace bp::app
+}  // namespace bp::pipeline

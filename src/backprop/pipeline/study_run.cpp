@@ -1,4 +1,4 @@
-#include "backprop/app/study.hpp"
+#include "backprop/pipeline/study_run.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -9,13 +9,15 @@
 #include <memory>
 #include <stdexcept>
 
-#include "backprop/app/report.hpp"
-#include "backprop/app/train.hpp"
+#include "backprop/data/error.hpp"
+#include "backprop/pipeline/errors.hpp"
+#include "backprop/pipeline/report.hpp"
+#include "backprop/pipeline/training.hpp"
 #include "backprop/eval/calibration.hpp"
 #include "backprop/eval/metrics.hpp"
 #include "backprop/nn/models.hpp"
 
-namespace bp::app {
+namespace bp::pipeline {
 
 namespace {
 
@@ -59,16 +61,7 @@ std::pair<std::vector<double>, std::vector<double>> calibrated(const Scored& s, 
     };
     return {scale(s.val), scale(s.test)};
   }
-  std::unique_ptr<eval::Calibrator> c;
-  if (cal == "PLATT") {
-    auto p = std::make_unique<eval::PlattScaler>();
-    p->fit(s.val, val_y);
-    c = std::move(p);
-  } else {
-    auto iso = std::make_unique<eval::IsotonicCalibrator>();
-    iso->fit(s.val, val_y);
-    c = std::move(iso);
-  }
+  const std::unique_ptr<eval::Calibrator> c = eval::make_calibrator(cal == "PLATT" ? "platt" : "isotonic", s.val, val_y);
   return {c->apply(s.val), c->apply(s.test)};
 }
 
@@ -106,30 +99,30 @@ Scored train_perceptron(int epochs, const data::Dataset& tr, const data::Dataset
 
 }  // namespace
 
-StudyResult run_study(const StudyOptions& o, const std::function<void(const std::string&)>& progress) {
+StudyResult run_study(const StudyOptions& o, const Observer& observer) {
   const auto t0 = std::chrono::steady_clock::now();
-  if (o.trials < 2) throw std::invalid_argument("the study needs at least 2 trials (folds)");
-  if (o.data.is_fashion_mnist()) throw std::invalid_argument("the study runs on a CSV data set with a binary task");
+  if (o.trials < 2) throw UsageError("the study needs at least 2 trials (folds)");
+  if (o.data.is_fashion_mnist()) throw UsageError("the study runs on a CSV data set with a binary task");
   data::Table table = data::read_csv(o.data.source);
   std::vector<std::string> views = o.views;
   if (views.empty()) {
     if (o.data.positive.empty())
-      throw std::invalid_argument("name the binary task: --view LETTER.P1 (or LETTER.P2), or --positive VALUES");
+      throw UsageError("name the binary task: --view LETTER.P1 (or LETTER.P2), or --positive VALUES");
     views.push_back("");
   }
   std::vector<eval::StudyRow> rows;
   StudyResult result;
   for (const std::string& view : views) {
-    DataSpec spec = o.data;
+    app::DataSpec spec = o.data;
     spec.view = view;
     const std::string problem = view.empty() ? "POSITIVE" : view;
     result.problems.push_back(problem);
-    data::PreprocessOptions po = preprocess_options(spec, table);
+    data::PreprocessOptions po = app::preprocess_options(spec, table);
     po.task = Task::Binary;
-    if (po.positive.empty()) throw std::invalid_argument("the study needs a binary task: give --positive or --view");
+    if (po.positive.empty()) throw UsageError("the study needs a binary task: give --positive or --view");
     const int64_t n = table.num_rows();
     const int64_t n_train = std::min<int64_t>(o.max_train, n * 4 / 5);
-    if (n_train < 10 * o.trials) throw std::invalid_argument("too few rows for the study: " + std::to_string(n));
+    if (n_train < 10 * o.trials) throw data::DataError("too few rows for the study: " + std::to_string(n));
     std::vector<int64_t> perm = data::permutation(n, o.seed);
     std::vector<int64_t> train_rows(perm.begin(), perm.begin() + n_train), test_rows(perm.begin() + n_train, perm.end());
     std::sort(train_rows.begin(), train_rows.end());
@@ -173,7 +166,7 @@ StudyResult run_study(const StudyOptions& o, const std::function<void(const std:
       char buf[160];
       std::snprintf(buf, sizeof buf, "%s: trial %zu/%zu done (%.0f s)", problem.c_str(), f + 1, folds.size(),
                     std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
-      if (progress) progress(buf);
+      if (observer.line) observer.line(buf);
     }
     for (const char* name : {"ANN", "LR", "PRC"})
       for (const char* cal : kCals) {
@@ -184,6 +177,11 @@ StudyResult run_study(const StudyOptions& o, const std::function<void(const std:
   }
   result.table = eval::make_study_table(rows);
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  if (!o.output.empty())
+    for (const char* ext : {".txt", ".csv", ".json"}) {
+      eval::write_study_table(result.table, o.output + ext);
+      result.files.push_back(o.output + ext);
+    }
   return result;
 }
 
@@ -214,4 +212,4 @@ std::string format_raw_rows(const eval::StudyTable& t) {
   return s;
 }
 
-}  // namespace bp::app
+}  // namespace bp::pipeline

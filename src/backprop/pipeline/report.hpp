@@ -1,4 +1,4 @@
-// What `train` and `evaluate` print and write to --report: one JSON object per result, and
+// What the workflows print and write to --report and write to --report: one JSON object per result, and
 // its human-readable text.
 #pragma once
 
@@ -8,13 +8,13 @@
 #include <nlohmann/json.hpp>
 
 #include "backprop/app/source.hpp"
-#include "backprop/app/train.hpp"
+#include "backprop/pipeline/training.hpp"
 #include "backprop/eval/calibration.hpp"
 
-namespace bp::app {
+namespace bp::pipeline {
 
 // The training run: data, model, optimizer, epochs with their scores, time.
-nlohmann::json training_report(const DataSpec& data, const Prepared& prepared, const TrainSpec& spec, const Trained& t);
+nlohmann::json training_report(const app::DataSpec& data, const app::Prepared& prepared, const TrainSpec& spec, const Trained& t);
 // "model mlp (235,146 parameters), adam lr 0.001, 10 epochs of batch 128: 21.3 s, 28,100 samples/s"
 std::string describe_training(const nlohmann::json& report);
 
@@ -28,7 +28,10 @@ nlohmann::json evaluate(nn::Module& model, Task task, const std::vector<std::str
                         const data::Dataset& d, train::Loss loss, const eval::Calibrator* calibrator = nullptr);
 std::string format_evaluation(const nlohmann::json& ev);
 
+// Writes `report` (indented JSON) to `path` atomically; nothing when path is empty.
+void write_report(const std::string& path, const nlohmann::json& report);
+
 // P(positive) of each row for a binary model (column 0 of train::predict).
 std::vector<double> positive_scores(nn::Module& model, const Tensor& x);
 
-}  // namespace bp::app
+}  // namespace bp::pipeline

@@ -17,12 +17,13 @@
 #include <vector>
 
 #include "backprop/app/source.hpp"
+#include "backprop/pipeline/observer.hpp"
 #include "backprop/eval/study.hpp"
 
-namespace bp::app {
+namespace bp::pipeline {
 
 struct StudyOptions {
-  DataSpec data;                             // the CSV, target column, ignored columns
+  app::DataSpec data;                             // the CSV, target column, ignored columns
   std::vector<std::string> views;            // named views (LETTER.P1, …); or data.positive for one problem
   int64_t max_train = 5000;
   int trials = 5;                            // folds of the cross-validation
@@ -33,18 +34,21 @@ struct StudyOptions {
   std::vector<double> lr_lrs{0.1, 1.0};      // logistic regression (full-batch gradient descent)
   int lr_epochs = 300;
   std::vector<int> perceptron_epochs{1, 5, 20, 50};  // the perceptron's one parameter: when to stop
+  std::string output;                        // PREFIX: writes PREFIX.txt, PREFIX.csv, PREFIX.json ("" none)
 };
 
 struct StudyResult {
   eval::StudyTable table;                    // normalized, per model × calibration
   std::vector<std::string> problems;
   double seconds = 0;
+  std::vector<std::string> files;            // written, in order .txt, .csv, .json
 };
 
-// `progress` receives a line per finished (problem, trial).
-StudyResult run_study(const StudyOptions& o, const std::function<void(const std::string&)>& progress);
+// observer.line receives a line per finished (problem, trial). Throws UsageError for options
+// that cannot work (fewer than 2 trials, Fashion-MNIST, no binary task named).
+StudyResult run_study(const StudyOptions& o, const Observer& observer = {});
 
 // Raw metrics per problem in the paper's layout (MODEL, CAL, eight metrics).
 std::string format_raw_rows(const eval::StudyTable& t);
 
-}  // namespace bp::app
+}  // namespace bp::pipeline

@@ -1,4 +1,4 @@
-#include "backprop/app/report.hpp"
+#include "backprop/pipeline/report.hpp"
 
 #include <cmath>
 #include <cstdio>
@@ -6,8 +6,9 @@
 
 #include "backprop/eval/metrics.hpp"
 #include "backprop/eval/multiclass.hpp"
+#include "backprop/util/atomic_file.hpp"
 
-namespace bp::app {
+namespace bp::pipeline {
 
 namespace {
 std::string grouped(double v) {  // 28100 -> "28,100"
@@ -23,7 +24,7 @@ std::string grouped(double v) {  // 28100 -> "28,100"
 nlohmann::json number_or_null(double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); }
 }  // namespace
 
-nlohmann::json training_report(const DataSpec& data, const Prepared& prepared, const TrainSpec& spec, const Trained& t) {
+nlohmann::json training_report(const app::DataSpec& data, const app::Prepared& prepared, const TrainSpec& spec, const Trained& t) {
   nlohmann::json epochs = nlohmann::json::array();
   double samples_per_s = 0;
   for (const auto& e : t.history.history) {
@@ -72,6 +73,11 @@ std::string describe_training(const nlohmann::json& r) {
                 grouped(t.at("mean_samples_per_second").get<double>()).c_str(),
                 t.at("stopped_early").get<bool>() ? (", stopped early; kept epoch " + std::to_string(t.at("best_epoch").get<int>())).c_str() : "");
   return buf;
+}
+
+void write_report(const std::string& path, const nlohmann::json& report) {
+  if (path.empty()) return;
+  util::write_file_atomic(path, report.dump(2) + "\n");
 }
 
 std::vector<double> positive_scores(nn::Module& model, const Tensor& x) {
@@ -184,4 +190,4 @@ std::string format_evaluation(const nlohmann::json& ev) {
   return s;
 }
 
-}  // namespace bp::app
+}  // namespace bp::pipeline

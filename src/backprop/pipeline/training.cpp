@@ -1,9 +1,11 @@
-#include "backprop/app/train.hpp"
+#include "backprop/pipeline/training.hpp"
 
 #include <chrono>
 #include <stdexcept>
 
-namespace bp::app {
+#include "backprop/pipeline/errors.hpp"
+
+namespace bp::pipeline {
 
 train::Targets targets_of(const data::Dataset& d) {
   train::Targets t;
@@ -24,7 +26,13 @@ Trained train_model(const TrainSpec& spec, const data::Dataset& all_train, const
   ms.input_shape = input_shape;
   ms.task = all_train.task;
   ms.outputs = all_train.task == Task::Multiclass ? all_train.num_classes() : 1;
-  out.model = nn::make_model(ms);
+  // The spec comes from the user's options: a model that cannot be built from it (an unknown
+  // name, an option the architecture does not take) is a usage error.
+  try {
+    out.model = nn::make_model(ms);
+  } catch (const std::invalid_argument& e) {
+    throw UsageError(e.what());
+  }
 
   const data::Dataset* train = &all_train;
   data::Dataset tr, va;
@@ -37,9 +45,14 @@ Trained train_model(const TrainSpec& spec, const data::Dataset& all_train, const
     va = all_train.subset(sp.validation);
     train = &tr;
   } else if (spec.fit.patience > 0) {
-    throw std::invalid_argument("early stopping (patience) needs a validation fraction > 0");
+    throw UsageError("early stopping (patience) needs a validation fraction > 0");
   }
-  auto opt = optim::make_optimizer(spec.optimizer, out.model->parameters());
+  std::unique_ptr<optim::Optimizer> opt;
+  try {
+    opt = optim::make_optimizer(spec.optimizer, out.model->parameters());
+  } catch (const std::invalid_argument& e) {
+    throw UsageError(e.what());
+  }
   const auto t0 = std::chrono::steady_clock::now();
   train::Targets ty = targets_of(*train), vy;
   if (va.size() > 0) vy = targets_of(va);
@@ -58,4 +71,4 @@ train::Scores fit_and_score(const TrainSpec& spec, const data::Dataset& train, c
   return train::score(*t.model, t.task, spec.fit.loss, held_out.x, targets_of(held_out));
 }
 
-}  // namespace bp::app
+}  // namespace bp::pipeline

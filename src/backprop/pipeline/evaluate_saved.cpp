@@ -1,0 +1,77 @@
+#include "backprop/pipeline/evaluate_saved.hpp"
+
+#include <algorithm>
+#include <memory>
+
+#include "backprop/eval/calibration.hpp"
+#include "backprop/eval/plots.hpp"
+#include "backprop/io/model_file.hpp"
+#include "backprop/pipeline/errors.hpp"
+#include "backprop/pipeline/report.hpp"
+
+namespace bp::pipeline {
+
+EvaluateResult evaluate_saved_model(const EvaluateOptions& o) {
+  if (o.part != "test" && o.part != "train" && o.part != "all")
+    throw UsageError("--part must be test, train or all, not '" + o.part + "'");
+  const auto& names = eval::calibrator_names();
+  if (!o.calibrate.empty() && std::find(names.begin(), names.end(), o.calibrate) == names.end())
+    throw UsageError("--calibrate: unknown calibrator '" + o.calibrate + "' (choose platt or isotonic)");
+  if (!o.save_calibrated.empty() && o.calibrate.empty())
+    throw UsageError("--save-calibrated needs --calibrate (platt or isotonic)");
+  if (o.calibrate.empty() && !o.calibration_data.empty())
+    throw UsageError("--calibration-data needs --calibrate (platt or isotonic)");
+
+  io::ModelFile mf = io::load_model(o.model);
+  const bool binary = mf.info.task == Task::Binary;
+  if (!o.calibrate.empty() && !binary)
+    throw UsageError("--calibrate needs a binary model; this one is " + to_string(mf.info.task));
+  if ((!o.reliability_plot.empty() || !o.roc_plot.empty()) && !binary)
+    throw UsageError("the plots are drawn for binary models only");
+
+  EvaluateResult r;
+  // The data: the model's own training data unless other data was named.
+  r.data = o.data || !mf.info.extra.contains("data") ? o.data.value_or(app::DataSpec{})
+                                                     : app::DataSpec::from_json(mf.info.extra.at("data"));
+  data::Dataset d = app::load_with(r.data, mf.info.preprocessing, o.part);
+  std::unique_ptr<eval::Calibrator> cal;
+  if (!mf.info.calibrator.is_null()) cal = eval::calibrator_from_json(mf.info.calibrator);
+  nlohmann::json calib_info;
+  if (!o.calibrate.empty()) {
+    data::Dataset fit_on;
+    if (!o.calibration_data.empty()) {
+      app::DataSpec cs = r.data;
+      cs.source = o.calibration_data;
+      fit_on = app::load_with(cs, mf.info.preprocessing, "all");
+      calib_info = {{"fitted_on", o.calibration_data}, {"rows", fit_on.size()}};
+    } else {
+      data::Split sp = data::stratified_split(d.labels, 0.0, o.calibration_fraction, r.data.split_seed + 1);
+      fit_on = d.subset(sp.test);
+      d = d.subset(sp.train);
+      calib_info = {{"fitted_on", "held-out part of the evaluated rows"}, {"rows", fit_on.size()}};
+    }
+    const std::vector<int> labels(fit_on.labels.begin(), fit_on.labels.end());
+    cal = eval::make_calibrator(o.calibrate, positive_scores(*mf.module, fit_on.x), labels);
+    if (!o.save_calibrated.empty()) {
+      mf.info.calibrator = cal->to_json();
+      io::save_model(o.save_calibrated, *mf.module, mf.info);
+    }
+  }
+  r.rows = d.size();
+  r.calibrated = cal != nullptr;
+  r.evaluation = evaluate(*mf.module, mf.info.task, mf.info.class_names, d, train::Loss::Auto, cal.get());
+  if (!calib_info.is_null()) r.evaluation["calibration_fit"] = calib_info;
+  if (!o.reliability_plot.empty() || !o.roc_plot.empty()) {
+    std::vector<double> p = positive_scores(*mf.module, d.x);
+    if (cal) p = cal->apply(p);
+    const std::vector<int> labels(d.labels.begin(), d.labels.end());
+    if (!o.reliability_plot.empty()) eval::plot_reliability_diagram(o.reliability_plot, p, labels);
+    if (!o.roc_plot.empty()) eval::plot_roc_curve(o.roc_plot, p, labels);
+  }
+  r.report = {{"command", "evaluate"}, {"model_file", o.model}, {"data", r.data.to_json()},
+              {"part", o.part}, {"evaluation", r.evaluation}};
+  write_report(o.report, r.report);
+  return r;
+}
+
+}  // namespace bp::pipeline

@@ -1,0 +1,76 @@
+#include "backprop/pipeline/predict.hpp"
+
+#include <algorithm>
+#include <cstdio>
+#include <memory>
+
+#include "backprop/eval/calibration.hpp"
+#include "backprop/io/model_file.hpp"
+#include "backprop/train/fit.hpp"
+#include "backprop/util/atomic_file.hpp"
+
+namespace bp::pipeline {
+
+namespace {
+std::string csv_field(const std::string& s) {
+  if (s.find_first_of(",\"\n\r") == std::string::npos) return s;
+  std::string q = "\"";
+  for (char ch : s) q += ch == '"' ? std::string("\"\"") : std::string(1, ch);
+  return q + "\"";
+}
+}  // namespace
+
+PredictResult predict_to_csv(const PredictOptions& o) {
+  io::ModelFile mf = io::load_model(o.model);
+  const Tensor x = app::load_features(o.data, mf.info.preprocessing);
+  const Tensor out = train::predict(*mf.module, mf.info.task, x);
+  std::unique_ptr<eval::Calibrator> cal;
+  if (!mf.info.calibrator.is_null()) cal = eval::calibrator_from_json(mf.info.calibrator);
+
+  std::string csv;
+  char buf[32];
+  const int64_t n = x.dim(0);
+  if (mf.info.task == Task::Regression) {
+    csv += "row,prediction\n";
+    for (int64_t i = 0; i < n; ++i) {
+      std::snprintf(buf, sizeof buf, ",%g\n", static_cast<double>(out[i]));
+      csv += std::to_string(i) + buf;
+    }
+  } else {
+    const int64_t k = mf.info.task == Task::Binary ? 2 : out.dim(1);
+    csv += "row,prediction";
+    for (int64_t j = 0; j < k; ++j) {
+      std::string name = mf.info.class_names.at(static_cast<size_t>(j));
+      name.insert(0, "p_");  // built in place: GCC 12 warns (-Wrestrict) on "p_" + s
+      csv += ',';
+      csv += csv_field(name);
+    }
+    csv += '\n';
+    std::vector<double> p(static_cast<size_t>(k));
+    for (int64_t i = 0; i < n; ++i) {
+      if (mf.info.task == Task::Binary) {
+        double pos = out[i];
+        if (cal) pos = cal->apply(pos);
+        p = {1 - pos, pos};
+      } else {
+        for (int64_t j = 0; j < k; ++j) p[static_cast<size_t>(j)] = out[i * k + j];
+      }
+      const size_t best = static_cast<size_t>(std::max_element(p.begin(), p.end()) - p.begin());
+      csv += std::to_string(i) + ',' + csv_field(mf.info.class_names.at(best));
+      for (double v : p) {
+        std::snprintf(buf, sizeof buf, ",%.6g", v);
+        csv += buf;
+      }
+      csv += '\n';
+    }
+  }
+  PredictResult r;
+  r.rows = n;
+  if (o.output == "-")
+    r.csv = std::move(csv);
+  else
+    util::write_file_atomic(o.output, csv);
+  return r;
+}
+
+}  // namespace bp::pipeline

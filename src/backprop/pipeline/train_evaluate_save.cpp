@@ -1,0 +1,41 @@
+#include "backprop/pipeline/train_evaluate_save.hpp"
+
+#include "backprop/io/model_file.hpp"
+#include "backprop/pipeline/report.hpp"
+
+namespace bp::pipeline {
+
+TrainRunResult train_evaluate_save(TrainSpec spec, const app::Prepared& d, const app::DataSpec& data,
+                                   const std::string& output, const std::string& report_path,
+                                   const nlohmann::json& extra, const Observer& observer) {
+  spec.fit.on_batch = observer.batch;
+  spec.fit.on_epoch = nullptr;
+  if (observer.epoch)
+    spec.fit.on_epoch = [&](const train::EpochStats& s) {
+      observer.epoch(s);
+      return true;
+    };
+  Trained t = train_model(spec, d.train, d.input_shape);
+  TrainRunResult r;
+  r.data_description = d.description;
+  r.report = training_report(data, d, spec, t);
+  r.report.update(extra);
+  if (d.test.size() > 0) r.report["test"] = evaluate(*t.model, t.task, t.class_names, d.test, spec.fit.loss);
+  io::ModelInfo info;
+  info.task = t.task;
+  info.class_names = t.class_names;
+  info.preprocessing = d.preprocessing;
+  info.extra = {{"data", data.to_json()}, {"training", r.report.at("training")}};
+  io::save_model(output, *t.model, info);
+  r.report["model_file"] = output;
+  write_report(report_path, r.report);
+  return r;
+}
+
+TrainRunResult train_evaluate_save(const TrainRunOptions& o, const Observer& observer) {
+  const app::Prepared d = app::prepare(o.data);
+  if (observer.data_ready) observer.data_ready(d.description);
+  return train_evaluate_save(o.spec, d, o.data, o.output, o.report, {{"command", "train"}}, observer);
+}
+
+}  // namespace bp::pipeline
