@@ -6,6 +6,7 @@
 #include "backprop/eval/plots.hpp"
 #include "backprop/io/model_file.hpp"
 #include "backprop/backend/backend.hpp"
+#include "backprop/pipeline/problems.hpp"
 #include "commands.hpp"
 #include "common.hpp"
 
@@ -14,7 +15,8 @@ namespace bp::cli {
 namespace {
 struct EvalCmd {
   std::string model;
-  app::DataSpec data;
+  data::DataSpec data;
+  std::string view;  // --view: a named problem (pipeline/problems.hpp)
   bool data_given = false;
   std::string part = "test";
   std::string calibrate;
@@ -27,9 +29,9 @@ struct EvalCmd {
 };
 
 // The data a command should read: the model's own training data unless --data was given.
-app::DataSpec data_for(const io::ModelFile& mf, const app::DataSpec& given, bool data_given) {
+data::DataSpec data_for(const io::ModelFile& mf, const data::DataSpec& given, bool data_given) {
   if (data_given || !mf.info.extra.contains("data")) return given;
-  return app::DataSpec::from_json(mf.info.extra.at("data"));
+  return data::DataSpec::from_json(mf.info.extra.at("data"));
 }
 }  // namespace
 
@@ -37,7 +39,7 @@ Runner add_evaluate(CLI::App& app) {
   auto c = std::make_shared<EvalCmd>();
   CLI::App* cmd = app.add_subcommand("evaluate", "Score a saved model on a data set (by default its own test part)");
   cmd->add_option("--model,-m", c->model, "Model file")->required()->check(CLI::ExistingFile);
-  add_data_options(cmd, c->data);
+  add_data_options(cmd, c->data, c->view);
   cmd->add_option("--part", c->part, "Which rows of the data: test, train, all")
       ->check(CLI::IsMember({"test", "train", "all"}))
       ->capture_default_str();
@@ -58,8 +60,9 @@ Runner add_evaluate(CLI::App& app) {
   return [c] {
     backend::set_num_threads(c->threads);
     io::ModelFile mf = io::load_model(c->model);
-    const app::DataSpec spec = data_for(mf, c->data, c->data_given);
-    data::Dataset d = app::load_with(spec, mf.info.preprocessing, c->part);
+    if (!c->view.empty()) pipeline::apply_problem(c->data, c->view);
+    const data::DataSpec spec = data_for(mf, c->data, c->data_given);
+    data::Dataset d = data::load_with(spec, mf.info.preprocessing, c->part);
     std::unique_ptr<eval::Calibrator> cal;
     if (!mf.info.calibrator.is_null()) cal = eval::calibrator_from_json(mf.info.calibrator);
     nlohmann::json calib_info;
@@ -67,9 +70,9 @@ Runner add_evaluate(CLI::App& app) {
       if (mf.info.task != Task::Binary) throw std::invalid_argument("--calibrate needs a binary model; this one is " + to_string(mf.info.task));
       data::Dataset fit_on;
       if (!c->calibration_data.empty()) {
-        app::DataSpec cs = spec;
+        data::DataSpec cs = spec;
         cs.source = c->calibration_data;
-        fit_on = app::load_with(cs, mf.info.preprocessing, "all");
+        fit_on = data::load_with(cs, mf.info.preprocessing, "all");
         calib_info = {{"fitted_on", c->calibration_data}, {"rows", fit_on.size()}};
       } else {
         data::Split sp = data::stratified_split(d.labels, 0.0, c->calibration_fraction, spec.split_seed + 1);

@@ -14,7 +14,7 @@ namespace bp::cli {
 namespace {
 struct PredictCmd {
   std::string model;
-  app::DataSpec data;
+  data::DataSpec data;
   bool data_given = false;
   std::string output = "-";
   int threads = 0;
@@ -39,7 +39,7 @@ Runner add_predict(CLI::App& app) {
   return [c] {
     backend::set_num_threads(c->threads);
     io::ModelFile mf = io::load_model(c->model);
-    Tensor x = app::load_features(c->data, mf.info.preprocessing);
+    Tensor x = data::load_features(c->data, mf.info.preprocessing);
     Tensor out = train::predict(*mf.module, mf.info.task, x);
     std::unique_ptr<eval::Calibrator> cal;
     if (!mf.info.calibrator.is_null()) cal = eval::calibrator_from_json(mf.info.calibrator);

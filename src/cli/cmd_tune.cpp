@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "backprop/app/report.hpp"
+#include "backprop/pipeline/problems.hpp"
 #include "commands.hpp"
 #include "common.hpp"
 #include "progress.hpp"
@@ -12,7 +13,8 @@ namespace bp::cli {
 
 namespace {
 struct TuneCmd {
-  app::DataSpec data;
+  data::DataSpec data;
+  std::string view;  // --view: a named problem (pipeline/problems.hpp)
   TrainOptions train;
   std::string lrs = "0.1,0.01,0.001";
   std::string hidden_grid;
@@ -32,7 +34,7 @@ struct Candidate {
 Runner add_tune(CLI::App& app) {
   auto c = std::make_shared<TuneCmd>();
   CLI::App* cmd = app.add_subcommand("tune", "Choose the learning rate (and hidden sizes) on a tuning set or by cross-validation");
-  add_data_options(cmd, c->data);
+  add_data_options(cmd, c->data, c->view);
   add_train_options(cmd, c->train);
   cmd->add_option("--lrs", c->lrs, "Learning rates to try, comma-separated")->capture_default_str();
   cmd->add_option("--hidden-grid", c->hidden_grid, "Hidden sizes to try, ';'-separated, e.g. \"64;128,64\" (default: --hidden)");
@@ -59,7 +61,8 @@ Runner add_tune(CLI::App& app) {
         hiddens.push_back(item);
       }
     }
-    app::Prepared d = app::prepare(c->data);
+    if (!c->view.empty()) pipeline::apply_problem(c->data, c->view);
+    data::Prepared d = data::prepare(c->data);
     std::printf("%s\n", d.description.c_str());
     Progress progress(1, !c->train.quiet);
 

@@ -15,12 +15,12 @@
 
 namespace bp::cli {
 
-void add_data_options(CLI::App* cmd, app::DataSpec& d) {
+void add_data_options(CLI::App* cmd, data::DataSpec& d, std::string& view) {
   cmd->add_option("--data", d.source, "Data: fashion-mnist[:DIR] or a CSV file")->capture_default_str();
   cmd->add_option("--target", d.target, "CSV: the target column (default: the last column)");
   cmd->add_option("--ignore", d.ignore, "CSV: columns that are not features (e.g. an Id)")->delimiter(',');
   cmd->add_option("--positive", d.positive, "Target values that form the positive class (binary view)")->delimiter(',');
-  cmd->add_option("--view", d.view, "A named binary view: LETTER.P1 (O vs rest), LETTER.P2 (A-M vs N-Z)");
+  cmd->add_option("--view", view, "A named binary view: LETTER.P1 (O vs rest), LETTER.P2 (A-M vs N-Z)");
   cmd->add_option("--task", d.task, "regression, binary or multiclass (default: inferred from the target)")
       ->check(CLI::IsMember({"regression", "binary", "multiclass"}));
   cmd->add_option("--test-fraction", d.test_fraction, "CSV: fraction held out as the test set")
@@ -134,7 +134,7 @@ void finish_train_options(TrainOptions& o) {
   backend::set_num_threads(o.threads);
 }
 
-void train_evaluate_save(app::TrainSpec spec, const app::Prepared& d, const app::DataSpec& data, bool quiet,
+void train_evaluate_save(app::TrainSpec spec, const data::Prepared& d, const data::DataSpec& data, bool quiet,
                          const std::string& output, const std::string& report_path, const nlohmann::json& extra) {
   Progress progress(spec.fit.epochs, !quiet);
   spec.fit.on_batch = [&](int64_t done, int64_t total, double loss) { progress.batch(done, total, loss); };
@@ -154,7 +154,7 @@ void train_evaluate_save(app::TrainSpec spec, const app::Prepared& d, const app:
   io::ModelInfo info;
   info.task = t.task;
   info.class_names = t.class_names;
-  info.preprocessing = d.preprocessing;
+  info.preprocessing = d.preprocessor.to_json();
   info.extra = {{"data", data.to_json()}, {"training", report.at("training")}};
   io::save_model(output, *t.model, info);
   report["model_file"] = output;

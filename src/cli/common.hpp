@@ -6,13 +6,14 @@
 #include <string>
 #include <vector>
 
-#include "backprop/app/source.hpp"
+#include "backprop/data/data.hpp"
 #include "backprop/app/train.hpp"
 
 namespace bp::cli {
 
 // --data, --target, --ignore, --positive, --view, --task, --test-fraction, --split-seed, --no-standardize
-void add_data_options(CLI::App* cmd, app::DataSpec& d);
+// The data options; --view NAME goes to `view`, for pipeline::apply_problem before preparation.
+void add_data_options(CLI::App* cmd, data::DataSpec& d, std::string& view);
 
 // Model, optimizer and fit options of `train` and `tune`.
 struct TrainOptions {
@@ -43,7 +44,7 @@ std::vector<double> parse_numbers(const std::string& text, const std::string& wh
 // Trains the spec's model on d.train with a progress display, prints the training summary and
 // the test scores, saves the model (with its preprocessing and data description) to `output`
 // and writes the report (training, test, plus the entries of `extra`) to `report_path`.
-void train_evaluate_save(app::TrainSpec spec, const app::Prepared& d, const app::DataSpec& data, bool quiet,
+void train_evaluate_save(app::TrainSpec spec, const data::Prepared& d, const data::DataSpec& data, bool quiet,
                          const std::string& output, const std::string& report_path, const nlohmann::json& extra);
 
 // Writes `report` to `path` atomically (if path is not empty).

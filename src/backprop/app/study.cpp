@@ -14,6 +14,7 @@
 #include "backprop/eval/calibration.hpp"
 #include "backprop/eval/metrics.hpp"
 #include "backprop/nn/models.hpp"
+#include "backprop/pipeline/problems.hpp"
 
 namespace bp::app {
 
@@ -120,11 +121,11 @@ StudyResult run_study(const StudyOptions& o, const std::function<void(const std:
   std::vector<eval::StudyRow> rows;
   StudyResult result;
   for (const std::string& view : views) {
-    DataSpec spec = o.data;
-    spec.view = view;
+    data::DataSpec spec = o.data;
+    if (!view.empty()) pipeline::apply_problem(spec, view);
     const std::string problem = view.empty() ? "POSITIVE" : view;
     result.problems.push_back(problem);
-    data::PreprocessOptions po = preprocess_options(spec, table);
+    data::PreprocessOptions po = data::preprocess_options(spec, table);
     po.task = Task::Binary;
     if (po.positive.empty()) throw std::invalid_argument("the study needs a binary task: give --positive or --view");
     const int64_t n = table.num_rows();

@@ -16,13 +16,13 @@
 #include <string>
 #include <vector>
 
-#include "backprop/app/source.hpp"
+#include "backprop/data/data.hpp"
 #include "backprop/eval/study.hpp"
 
 namespace bp::app {
 
 struct StudyOptions {
-  DataSpec data;                             // the CSV, target column, ignored columns
+  data::DataSpec data;                           // the CSV, target column, ignored columns
   std::vector<std::string> views;            // named views (LETTER.P1, …); or data.positive for one problem
   int64_t max_train = 5000;
   int trials = 5;                            // folds of the cross-validation
