@@ -22,6 +22,7 @@ using namespace bp;
 using namespace bp::data;
 using bp::testing::shared_data;
 using bp::testing::source_path;
+using bp::data::testing::write_temp;
 
 namespace {
 
@@ -164,8 +165,9 @@ TEST(DataSource, PrepareGivesWhatItGaveBefore) {
     s.target = c.target;
     if (*c.ignore) s.ignore = {c.ignore};
     // The views as the old code defined them (pipeline/problems.hpp holds them now).
-    if (std::string(c.view) == "LETTER.P1") s.target = "lettr", s.positive = {"O"};
-    if (std::string(c.view) == "LETTER.P2") s.target = "lettr", s.positive = a_to_m();
+    if (*c.view) s.target = "lettr";
+    if (std::string(c.view) == "LETTER.P1") s.positive = {"O"};
+    if (std::string(c.view) == "LETTER.P2") s.positive = a_to_m();
     s.test_fraction = c.test_fraction;
     s.split_seed = c.seed;
     s.standardize = c.standardize;
@@ -178,7 +180,9 @@ TEST(DataSource, PrepareGivesWhatItGaveBefore) {
     // The saved preprocessor reproduces both parts.
     const nlohmann::json saved = nlohmann::json::parse(p.preprocessor.to_json().dump());
     EXPECT_EQ(digest(load_with(s, saved, "train")), c.train_digest) << what;
-    if (c.test_rows > 0) EXPECT_EQ(digest(load_with(s, saved, "test")), c.test_digest) << what;
+    if (c.test_rows > 0) {
+      EXPECT_EQ(digest(load_with(s, saved, "test")), c.test_digest) << what;
+    }
   }
 }
 
@@ -288,6 +292,13 @@ TEST(DataSource, KindsDoNotMix) {
   fm.source = "fashion-mnist:/nonexistent";
   EXPECT_THROW(load_with(fm, table, "test"), std::invalid_argument);
   EXPECT_THROW(load_with(csv, table, "everything"), std::invalid_argument);
+}
+
+TEST(DataSource, PrepareRefusesWhatAModelFileCannotHold) {
+  DataSpec s;
+  s.source = write_temp("latin1.csv", "c,y\n\xe9t\xe9,p\nhiver,q\nhiver,p\n\xe9t\xe9,q\n");
+  s.test_fraction = 0;
+  EXPECT_DATA_ERROR(prepare(s), "is not valid UTF-8 and cannot be stored in a JSON file");
 }
 
 TEST(DataSource, SpecJsonIgnoresTheOldViewField) {

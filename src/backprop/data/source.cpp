@@ -113,6 +113,8 @@ Prepared prepare(const DataSpec& s) {
   const bool classification = infer_task(t, y, all_rows(t.num_rows()), o) != Task::Regression;
   const Split sp = split_rows(s, y, classification);
   p.preprocessor = Preprocessor::fit(t, sp.train, o, y);
+  // A preprocessor that cannot be stored (text that is not UTF-8) fails now, not after training.
+  (void)p.preprocessor.to_json();
   p.train = p.preprocessor.transform(t, sp.train, y);
   if (!sp.test.empty()) p.test = p.preprocessor.transform(t, sp.test, y);
   p.input_shape = {p.train.num_features()};
