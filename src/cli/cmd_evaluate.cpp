@@ -12,7 +12,7 @@ namespace bp::cli {
 namespace {
 struct EvalCmd {
   pipeline::EvaluateOptions o;
-  app::DataSpec data;
+  data::DataSpec data;
   int threads = 0;
 };
 }  // namespace

@@ -10,7 +10,7 @@ namespace bp::cli {
 
 namespace {
 struct TrainCmd {
-  app::DataSpec data;
+  data::DataSpec data;
   TrainOptions train;
   std::string output = "model.safetensors";
   std::string report;

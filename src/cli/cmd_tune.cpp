@@ -13,7 +13,7 @@ namespace bp::cli {
 
 namespace {
 struct TuneCmd {
-  app::DataSpec data;
+  data::DataSpec data;
   TrainOptions train;
   std::string lrs = "0.1,0.01,0.001";
   std::string hidden_grid;

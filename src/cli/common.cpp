@@ -7,17 +7,32 @@
 
 #include "backprop/backend/backend.hpp"
 #include "backprop/pipeline/errors.hpp"
+#include "backprop/pipeline/problems.hpp"
 #include "backprop/pipeline/report.hpp"
 #include "progress.hpp"
 
 namespace bp::cli {
 
-void add_data_options(CLI::App* cmd, app::DataSpec& d) {
+void add_data_options(CLI::App* cmd, data::DataSpec& d) {
   cmd->add_option("--data", d.source, "Data: fashion-mnist[:DIR] or a CSV file")->capture_default_str();
   cmd->add_option("--target", d.target, "CSV: the target column (default: the last column)");
   cmd->add_option("--ignore", d.ignore, "CSV: columns that are not features (e.g. an Id)")->delimiter(',');
   cmd->add_option("--positive", d.positive, "Target values that form the positive class (binary view)")->delimiter(',');
-  cmd->add_option("--view", d.view, "A named binary view: LETTER.P1 (O vs rest), LETTER.P2 (A-M vs N-Z)");
+  // A named problem of the study sets the target (unless --target is given: options are
+  // stored in the order they are added, so --target is already in place) and the positives.
+  cmd->add_option_function<std::string>(
+         "--view", [&d](const std::string& name) { pipeline::apply_problem(d, name); },
+         "A named binary view: LETTER.P1 (O vs rest), LETTER.P2 (A-M vs N-Z)")
+      ->check(CLI::Validator(
+          [](std::string& name) -> std::string {
+            try {
+              pipeline::problem_by_name(name);
+            } catch (const std::invalid_argument& e) {
+              return e.what();
+            }
+            return "";
+          },
+          "VIEW"));
   cmd->add_option("--task", d.task, "regression, binary or multiclass (default: inferred from the target)")
       ->check(CLI::IsMember({"regression", "binary", "multiclass"}));
   cmd->add_option("--test-fraction", d.test_fraction, "CSV: fraction held out as the test set")

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "backprop/app/source.hpp"
+#include "backprop/data/source.hpp"
 #include "backprop/pipeline/observer.hpp"
 #include "backprop/pipeline/train_evaluate_save.hpp"
 #include "backprop/pipeline/training.hpp"
@@ -16,7 +16,7 @@
 namespace bp::cli {
 
 // --data, --target, --ignore, --positive, --view, --task, --test-fraction, --split-seed, --no-standardize
-void add_data_options(CLI::App* cmd, app::DataSpec& d);
+void add_data_options(CLI::App* cmd, data::DataSpec& d);
 
 // Model, optimizer and fit options of `train` and `tune`.
 struct TrainOptions {

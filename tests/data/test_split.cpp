@@ -93,7 +93,7 @@ TEST(DataSplit, KFoldCoversEveryRowOnce) {
 
 TEST(DataSplit, StratifiedKFoldOnLetters) {
   const Table t = read_csv(shared_data("LetterRecognition.csv"));
-  const LabelCodes codes = label_codes(t, "lettr");
+  const TargetColumn codes = scan_target(t, "lettr");
   ASSERT_EQ(codes.values.size(), 26u);
   const int k = 10;
   const auto folds = stratified_kfold(codes.codes, k, 2024);

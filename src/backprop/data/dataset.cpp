@@ -5,14 +5,6 @@
 
 namespace bp::data {
 
-Task task_from_name(std::string_view name) {
-  try {
-    return task_from_string(std::string(name));
-  } catch (const std::invalid_argument&) {
-    throw DataError("unknown task " + quote_text(name) + " (expected regression, binary or multiclass)");
-  }
-}
-
 Dataset Dataset::subset(std::span<const int64_t> rows) const {
   const int64_t n = size(), d = num_features();
   Dataset out;

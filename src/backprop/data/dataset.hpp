@@ -14,12 +14,9 @@
 
 namespace bp::data {
 
-// The project's one Task (util/task.hpp), named here for the data module's users.
+// The project's one Task (util/task.hpp: its names, to and from text), named here for the
+// data module's users.
 using Task = ::bp::Task;
-
-// "regression" / "binary" / "multiclass", and back (DataError on anything else).
-using ::bp::task_name;
-Task task_from_name(std::string_view name);
 
 struct Dataset {
   Task task = Task::Regression;

@@ -1,102 +1,14 @@
 #include "backprop/data/preprocess.hpp"
 
-#include <nlohmann/json.hpp>
-
 #include <algorithm>
-#include <cctype>
-#include <charconv>
 #include <cmath>
-#include <limits>
+#include <numeric>
 #include <set>
-#include <unordered_set>
+#include <unordered_map>
 
 namespace bp::data {
 
-// ---- numbers -------------------------------------------------------------------------
-
 namespace {
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
-
-// True if v converts to a finite float32 (checked before converting: a double outside
-// the float range has no float value).
-bool fits_float(double v) { return std::fabs(v) <= static_cast<double>(std::numeric_limits<float>::max()); }
-
-// For a decimal number that std::from_chars found out of range: true if it is too small
-// (underflow, becomes 0) rather than too large. Decides by the decimal exponent of the
-// first non-zero digit.
-bool underflows(std::string_view s) {
-  size_t i = 0;
-  if (i < s.size() && (s[i] == '-' || s[i] == '+')) ++i;
-  int64_t int_digits = 0;  // digits before the point, after leading zeros
-  int64_t leading_frac_zeros = 0;
-  bool seen_nonzero = false, in_frac = false;
-  for (; i < s.size() && (is_digit(s[i]) || s[i] == '.'); ++i) {
-    if (s[i] == '.') {
-      in_frac = true;
-      continue;
-    }
-    if (s[i] != '0') seen_nonzero = true;
-    if (!in_frac && seen_nonzero) ++int_digits;
-    if (in_frac && !seen_nonzero) ++leading_frac_zeros;
-  }
-  int64_t exponent = 0;
-  if (i < s.size() && (s[i] == 'e' || s[i] == 'E')) {
-    ++i;
-    bool negative = false;
-    if (i < s.size() && (s[i] == '-' || s[i] == '+')) negative = s[i++] == '-';
-    for (; i < s.size() && is_digit(s[i]); ++i) exponent = std::min<int64_t>(exponent * 10 + (s[i] - '0'), 1'000'000'000);
-    if (negative) exponent = -exponent;
-  }
-  // The first non-zero digit stands for 10^(int_digits - 1) or 10^-(leading_frac_zeros + 1).
-  const int64_t magnitude = (int_digits > 0 ? int_digits - 1 : -(leading_frac_zeros + 1)) + exponent;
-  return magnitude < 0;
-}
-
-}  // namespace
-
-NumberParse parse_number(std::string_view text, double& value) {
-  std::string_view s = trim(text);
-  if (!s.empty() && s.front() == '+') {
-    s.remove_prefix(1);
-    if (s.empty() || !(is_digit(s.front()) || s.front() == '.')) return NumberParse::Text;
-  }
-  if (s.empty()) return NumberParse::Text;
-  double v = 0;
-  const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v, std::chars_format::general);
-  if (ec == std::errc::invalid_argument || end != s.data() + s.size()) return NumberParse::Text;
-  if (ec == std::errc::result_out_of_range) {
-    if (!underflows(s)) return NumberParse::NonFinite;
-    v = 0;
-  }
-  if (!std::isfinite(v)) return NumberParse::NonFinite;
-  value = v;
-  return NumberParse::Number;
-}
-
-// ---- helpers -------------------------------------------------------------------------
-
-namespace {
-
-// Class order: numerically when every value is a number, else byte order.
-std::vector<std::string> class_order(const std::set<std::string>& distinct) {
-  std::vector<std::pair<double, std::string>> numeric;
-  for (const std::string& s : distinct) {
-    double v = 0;
-    if (parse_number(s, v) != NumberParse::Number) return {distinct.begin(), distinct.end()};
-    numeric.emplace_back(v, s);
-  }
-  std::sort(numeric.begin(), numeric.end());
-  std::vector<std::string> out;
-  for (auto& [v, s] : numeric) out.push_back(std::move(s));
-  return out;
-}
 
 std::string col_label(std::string_view name) { return "column " + quote_text(name); }
 
@@ -117,6 +29,37 @@ void check_rows(const Table& t, std::span<const int64_t> rows) {
   for (int64_t r : rows)
     if (r < 0 || r >= t.num_rows())
       fail(t.source, 0, "row index " + std::to_string(r) + " out of range (" + std::to_string(t.num_rows()) + " rows)");
+}
+
+std::vector<int64_t> all_rows(const Table& t) {
+  std::vector<int64_t> rows(static_cast<size_t>(t.num_rows()));
+  std::iota(rows.begin(), rows.end(), int64_t{0});
+  return rows;
+}
+
+void check_scan(const Table& t, const TargetColumn& y, std::string_view column) {
+  if (y.name != column || static_cast<int64_t>(y.codes.size()) != t.num_rows())
+    fail(t.source, 0, "the target scan is of column " + quote_text(y.name) + " over " + std::to_string(y.codes.size()) +
+                          " rows, not of " + quote_text(column) + " over this table's " + std::to_string(t.num_rows()));
+}
+
+// Class order of some values of a scan: numerically when all of them are numbers, else by
+// byte order (the scan's own order is that of all its values, which may differ for a subset).
+std::vector<std::string> class_order(const TargetColumn& y, const std::vector<char>& present) {
+  std::vector<int32_t> idx;
+  bool numbers = true;
+  for (size_t v = 0; v < present.size(); ++v)
+    if (present[v]) {
+      idx.push_back(static_cast<int32_t>(v));
+      numbers = numbers && y.parsed[v] == NumberParse::Number;
+    }
+  std::sort(idx.begin(), idx.end(), [&](int32_t a, int32_t b) {
+    if (numbers && y.numbers[a] != y.numbers[b]) return y.numbers[a] < y.numbers[b];
+    return y.values[a] < y.values[b];
+  });
+  std::vector<std::string> out;
+  for (int32_t v : idx) out.push_back(y.values[v]);
+  return out;
 }
 
 FeatureColumn fit_column(const Table& t, int64_t col, std::span<const int64_t> rows, const PreprocessOptions& o) {
@@ -186,109 +129,108 @@ FeatureColumn fit_column(const Table& t, int64_t col, std::span<const int64_t> r
   return fc;
 }
 
-// Valid UTF-8 (no overlongs or surrogates checked beyond what JSON writers reject).
-bool valid_utf8(std::string_view s) {
-  size_t i = 0;
-  while (i < s.size()) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    int extra = c < 0x80 ? 0 : (c >> 5) == 0x6 ? 1 : (c >> 4) == 0xE ? 2 : (c >> 3) == 0x1E ? 3 : -1;
-    if (extra < 0 || (extra == 1 && c < 0xC2) || (extra == 3 && c > 0xF4)) return false;
-    if (extra > 0 && i + extra >= s.size()) return false;
-    for (int k = 1; k <= extra; ++k)
-      if ((static_cast<unsigned char>(s[i + k]) & 0xC0) != 0x80) return false;
-    if (extra == 2) {
-      const auto c1 = static_cast<unsigned char>(s[i + 1]);
-      if ((c == 0xE0 && c1 < 0xA0) || (c == 0xED && c1 >= 0xA0)) return false;
-    }
-    if (extra == 3) {
-      const auto c1 = static_cast<unsigned char>(s[i + 1]);
-      if ((c == 0xF0 && c1 < 0x90) || (c == 0xF4 && c1 >= 0x90)) return false;
-    }
-    i += extra + 1;
+
+}  // namespace
+
+// ---- the target, read once -------------------------------------------------------------
+
+TargetColumn scan_target(const Table& t, std::string_view column) {
+  const int64_t j = t.column_index(column);
+  const int64_t n = t.num_rows();
+  // Codes in order of first appearance, remapped to class order once the values are known.
+  std::unordered_map<std::string_view, int32_t> code_of;
+  std::vector<std::string_view> seen;
+  std::vector<int32_t> first_codes(static_cast<size_t>(n));
+  for (int64_t r = 0; r < n; ++r) {
+    const Cell& c = t.cell(r, j);
+    if (c.missing) fail(t.where(r), 0, "missing value in target column " + quote_text(column));
+    const auto [it, added] = code_of.try_emplace(c.text, static_cast<int32_t>(seen.size()));
+    if (added) seen.push_back(c.text);
+    first_codes[r] = it->second;
   }
-  return true;
+  const size_t k = seen.size();
+  std::vector<NumberParse> parsed(k);
+  std::vector<double> numbers(k, 0.0);
+  bool all_numbers = true;
+  for (size_t v = 0; v < k; ++v) {
+    parsed[v] = parse_number(seen[v], numbers[v]);
+    all_numbers = all_numbers && parsed[v] == NumberParse::Number;
+  }
+  std::vector<int32_t> order(k);
+  std::iota(order.begin(), order.end(), 0);
+  std::sort(order.begin(), order.end(), [&](int32_t a, int32_t b) {
+    if (all_numbers && numbers[a] != numbers[b]) return numbers[a] < numbers[b];
+    return seen[a] < seen[b];
+  });
+  TargetColumn y;
+  y.name = std::string(column);
+  std::vector<int32_t> rank(k);
+  for (size_t i = 0; i < k; ++i) {
+    rank[order[i]] = static_cast<int32_t>(i);
+    y.values.emplace_back(seen[order[i]]);
+    y.parsed.push_back(parsed[order[i]]);
+    y.numbers.push_back(numbers[order[i]]);
+  }
+  y.codes.resize(static_cast<size_t>(n));
+  for (int64_t r = 0; r < n; ++r) y.codes[r] = rank[first_codes[r]];
+  return y;
 }
 
-std::string json_safe(const std::string& s, std::string_view what) {
-  if (!valid_utf8(s))
-    throw DataError("preprocessor json: " + std::string(what) + " " + quote_text(s) +
-                    " is not valid UTF-8 and cannot be stored in a JSON file");
-  return s;
-}
-
-// The target column over `rows`: its distinct values and the task they (and the options)
-// imply. Classification when the values contain text, or are all integers with at most
-// max_integer_classes distinct values; regression otherwise; Binary with positive values.
-struct TargetScan {
-  Task task = Task::Regression;
-  std::set<std::string> distinct;
-};
-
-TargetScan scan_target(const Table& t, int64_t tcol, std::span<const int64_t> rows, const PreprocessOptions& o) {
-  const std::string& src = t.source;
-  const std::string what = "target " + quote_text(o.target);
-  TargetScan scan;
-  std::set<std::string>& distinct = scan.distinct;
-  int64_t first_text = -1, first_non_finite = -1;
-  bool all_integers = true;
+Task infer_task(const Table& t, const TargetColumn& y, std::span<const int64_t> rows, const PreprocessOptions& o) {
+  check_rows(t, rows);
+  check_scan(t, y, y.name);
+  if (!o.positive.empty()) {
+    if (o.task && *o.task != Task::Binary)
+      fail(t.source, 0, std::string("positive values make the task binary, not ") + task_name(*o.task));
+    return Task::Binary;
+  }
+  if (o.task) return *o.task;
+  std::vector<char> seen(y.values.size(), 0);
+  int64_t distinct = 0, first_non_finite = -1;
+  bool any_text = false, all_integers = true;
   for (int64_t r : rows) {
-    const Cell& c = t.cell(r, tcol);
-    if (c.missing) fail(t.where(r), 0, "missing value in target column " + quote_text(o.target));
-    double v = 0;
-    switch (parse_number(c.text, v)) {
+    const int32_t v = y.codes[r];
+    if (seen[v]) continue;
+    seen[v] = 1;
+    ++distinct;
+    switch (y.parsed[v]) {
       case NumberParse::Number:
-        if (v != std::trunc(v)) all_integers = false;
+        if (y.numbers[v] != std::trunc(y.numbers[v])) all_integers = false;
         break;
       case NumberParse::NonFinite:
         if (first_non_finite < 0) first_non_finite = r;
         break;
-      case NumberParse::Text:
-        if (first_text < 0) first_text = r;
-        break;
+      case NumberParse::Text: any_text = true; break;
     }
-    distinct.insert(c.text);
   }
-  if (!o.positive.empty()) {
-    if (o.task && *o.task != Task::Binary)
-      fail(src, 0, std::string("positive values make the task binary, not ") + task_name(*o.task));
-    scan.task = Task::Binary;
-  } else if (o.task) {
-    scan.task = *o.task;
-  } else if (first_text >= 0) {
-    scan.task = Task::Multiclass;  // refined to Binary below
-  } else if (first_non_finite >= 0) {
-    fail(t.where(first_non_finite), 0, what + ": " + quote_text(t.cell(first_non_finite, tcol).text) + " is not a finite number");
-  } else if (all_integers && static_cast<int64_t>(distinct.size()) <= o.max_integer_classes) {
-    scan.task = Task::Multiclass;
-  } else {
-    scan.task = Task::Regression;
-  }
-  return scan;
-}
-
-}  // namespace
-
-Task infer_task(const Table& t, std::span<const int64_t> rows, const PreprocessOptions& o) {
-  const int64_t tcol = t.column_index(o.target);
-  check_rows(t, rows);
-  return scan_target(t, tcol, rows, o).task;
+  if (any_text) return Task::Multiclass;  // fit() makes it Binary with two classes
+  if (first_non_finite >= 0)
+    fail(t.where(first_non_finite), 0, "target " + quote_text(y.name) + ": " + quote_text(y.values[y.codes[first_non_finite]]) +
+                                           " is not a finite number");
+  if (all_integers && distinct <= o.max_integer_classes) return Task::Multiclass;
+  return Task::Regression;
 }
 
 // ---- fit -----------------------------------------------------------------------------
 
 Preprocessor Preprocessor::fit(const Table& table, const PreprocessOptions& options) {
-  std::vector<int64_t> all(table.num_rows());
-  for (int64_t i = 0; i < table.num_rows(); ++i) all[i] = i;
-  return fit(table, all, options);
+  return fit(table, all_rows(table), options);
 }
 
 Preprocessor Preprocessor::fit(const Table& t, std::span<const int64_t> rows, const PreprocessOptions& o) {
+  if (!o.target.empty() && t.find_column(o.target) >= 0) return fit(t, rows, o, scan_target(t, o.target));
+  return fit(t, rows, o, TargetColumn{});  // reports the missing or unknown target
+}
+
+Preprocessor Preprocessor::fit(const Table& t, std::span<const int64_t> rows, const PreprocessOptions& o,
+                               const TargetColumn& y) {
   const std::string& src = t.source;
   if (o.target.empty()) fail(src, 0, "no target column given (columns: " + join_names(t.columns) + ")");
   const int64_t tcol = t.find_column(o.target);
   if (tcol < 0) fail(src, 0, "unknown target column " + quote_text(o.target) + " (columns: " + join_names(t.columns) + ")");
   if (rows.empty()) fail(src, 0, "no training rows to fit on (empty data set)");
   check_rows(t, rows);
+  check_scan(t, y, o.target);
   if (o.max_categories < 1) fail(src, 0, "max_categories must be at least 1");
 
   Preprocessor p;
@@ -308,25 +250,28 @@ Preprocessor Preprocessor::fit(const Table& t, std::span<const int64_t> rows, co
     const int64_t j = t.find_column(name);
     if (j < 0) fail(src, 0, "unknown column " + quote_text(name) + " with a declared kind (columns: " + join_names(t.columns) + ")");
     if (skip[j]) fail(src, 0, "column " + quote_text(name) + " has a declared kind but is the target or ignored");
+    if (kind == ColumnKind::Pixels) fail(src, 0, "column " + quote_text(name) + ": a table column cannot be pixels");
   }
 
-  // Target: task and classes.
+  // Target: task and classes, from the scan.
   const std::string what = "target " + quote_text(o.target);
-  TargetScan scan = scan_target(t, tcol, rows, o);
-  std::set<std::string>& distinct = scan.distinct;
-  p.task_ = scan.task;
-
+  p.task_ = infer_task(t, y, rows, o);
   if (p.task_ == Task::Regression) {
-    for (int64_t r : rows)  // every value must be a number that fits float32
-      if (!fits_float(cell_number(t, r, t.cell(r, tcol), what)))
-        fail(t.where(r), 0, what + ": " + quote_text(t.cell(r, tcol).text) + " is too large for float32");
+    for (int64_t r : rows) {  // every value must be a number that fits float32
+      const int32_t v = y.codes[r];
+      if (y.parsed[v] != NumberParse::Number) (void)cell_number(t, r, t.cell(r, tcol), what);
+      if (!fits_float(y.numbers[v])) fail(t.where(r), 0, what + ": " + quote_text(y.values[v]) + " is too large for float32");
+    }
   } else {
-    p.target_values_ = class_order(distinct);
+    std::vector<char> present(y.values.size(), 0);
+    for (int64_t r : rows) present[y.codes[r]] = 1;
+    p.target_values_ = class_order(y, present);
     const auto& values = p.target_values_;
     if (values.size() < 2)
       fail(src, 0, what + " has a single class " + quote_text(values[0]) + " in the training rows (need at least 2)");
     if (!o.positive.empty()) {
-      std::set<std::string> pos(o.positive.begin(), o.positive.end());
+      const std::set<std::string> pos(o.positive.begin(), o.positive.end());
+      const std::set<std::string> distinct(values.begin(), values.end());
       for (const std::string& v : pos)
         if (!distinct.count(v))
           fail(src, 0, "positive value " + quote_text(v) + " never occurs in " + what + " in the training rows (values: " +
@@ -348,13 +293,53 @@ Preprocessor Preprocessor::fit(const Table& t, std::span<const int64_t> rows, co
   return p;
 }
 
+Preprocessor Preprocessor::fit_images(const Dataset& train, std::vector<int64_t> image_shape, bool standardize) {
+  int64_t pixels = 1;
+  for (int64_t s : image_shape) pixels *= s;
+  if (image_shape.empty() || train.size() == 0 || train.num_features() != pixels || !train.is_classification())
+    throw DataError("fit_images: expected labelled images of " + std::to_string(pixels) + " pixels, got " +
+                    std::to_string(train.size()) + " rows of " + std::to_string(train.num_features()));
+  // One mean and standard deviation over every pixel of every training image (double sums
+  // of the float pixels; a floor on the variance so that a blank set scales by 1e-6, not 0).
+  double center = 0, scale = 1;
+  if (standardize) {
+    double sum = 0, sq = 0;
+    const int64_t n = train.x.numel();
+    for (int64_t i = 0; i < n; ++i) {
+      sum += train.x[i];
+      sq += static_cast<double>(train.x[i]) * train.x[i];
+    }
+    center = sum / static_cast<double>(n);
+    scale = std::sqrt(std::max(sq / static_cast<double>(n) - center * center, 1e-12));
+  }
+  Preprocessor p;
+  p.target_ = "label";
+  p.task_ = train.task;
+  p.standardize_ = standardize;
+  FeatureColumn fc;
+  fc.name = "px";
+  fc.kind = ColumnKind::Pixels;
+  fc.center = center;
+  fc.scale = scale;
+  fc.shape = std::move(image_shape);
+  p.columns_.push_back(std::move(fc));
+  p.target_values_ = train.class_names;
+  p.finish();
+  return p;
+}
+
 void Preprocessor::finish() {
   feature_names_.clear();
   for (const FeatureColumn& fc : columns_) {
-    if (fc.kind == ColumnKind::Numeric)
+    if (fc.kind == ColumnKind::Numeric) {
       feature_names_.push_back(fc.name);
-    else
+    } else if (fc.kind == ColumnKind::Categorical) {
       for (const std::string& v : fc.categories) feature_names_.push_back(fc.name + "=" + v);
+    } else {
+      int64_t pixels = 1;
+      for (int64_t s : fc.shape) pixels *= s;
+      for (int64_t i = 0; i < pixels; ++i) feature_names_.push_back(fc.name + std::to_string(i));
+    }
   }
   label_of_.clear();
   class_names_.clear();
@@ -380,25 +365,25 @@ int32_t Preprocessor::class_index(std::string_view value) const {
   return it->second;
 }
 
-Dataset Preprocessor::transform(const Table& table) const {
-  std::vector<int64_t> all(table.num_rows());
-  for (int64_t i = 0; i < table.num_rows(); ++i) all[i] = i;
-  return encode(table, all, true);
+Dataset Preprocessor::transform(const Table& table) const { return transform(table, all_rows(table)); }
+
+Dataset Preprocessor::transform(const Table& t, std::span<const int64_t> rows) const {
+  (void)feature_columns(t);  // a missing feature column is reported before a missing target
+  if (t.find_column(target_) < 0)
+    fail(t.source, 0, "target column " + quote_text(target_) + " is missing (columns: " + join_names(t.columns) + ")");
+  const TargetColumn y = scan_target(t, target_);
+  return encode(t, rows, &y);
 }
 
-Dataset Preprocessor::transform(const Table& table, std::span<const int64_t> rows) const {
-  return encode(table, rows, true);
+Dataset Preprocessor::transform(const Table& t, std::span<const int64_t> rows, const TargetColumn& target) const {
+  return encode(t, rows, &target);
 }
 
-Tensor Preprocessor::transform_features(const Table& table) const {
-  std::vector<int64_t> all(table.num_rows());
-  for (int64_t i = 0; i < table.num_rows(); ++i) all[i] = i;
-  return encode(table, all, false).x;
-}
+Tensor Preprocessor::transform_features(const Table& table) const { return encode(table, all_rows(table), nullptr).x; }
 
-Dataset Preprocessor::encode(const Table& t, std::span<const int64_t> rows, bool with_target) const {
+std::vector<int64_t> Preprocessor::feature_columns(const Table& t) const {
   if (!fitted()) throw DataError("preprocessor is not fitted");
-  check_rows(t, rows);
+  if (images()) fail(t.source, 0, "the preprocessor encodes images, not a table (the model was trained on images)");
   std::vector<int64_t> src_col(columns_.size());
   for (size_t c = 0; c < columns_.size(); ++c) {
     src_col[c] = t.find_column(columns_[c].name);
@@ -406,10 +391,23 @@ Dataset Preprocessor::encode(const Table& t, std::span<const int64_t> rows, bool
       fail(t.source, 0, "column " + quote_text(columns_[c].name) + " used in training is missing (columns: " +
                             join_names(t.columns) + ")");
   }
-  int64_t tcol = -1;
-  if (with_target) {
-    tcol = t.find_column(target_);
-    if (tcol < 0) fail(t.source, 0, "target column " + quote_text(target_) + " is missing (columns: " + join_names(t.columns) + ")");
+  return src_col;
+}
+
+Dataset Preprocessor::encode(const Table& t, std::span<const int64_t> rows, const TargetColumn* y) const {
+  const std::vector<int64_t> src_col = feature_columns(t);
+  check_rows(t, rows);
+  // Labels of the scan's values (-1: a class training never saw), looked up once per value.
+  std::vector<int32_t> label_of_value;
+  if (y) {
+    check_scan(t, *y, target_);
+    if (is_classification()) {
+      label_of_value.assign(y->values.size(), -1);
+      for (size_t v = 0; v < y->values.size(); ++v) {
+        const auto it = label_of_.find(y->values[v]);
+        if (it != label_of_.end()) label_of_value[v] = it->second;
+      }
+    }
   }
 
   const auto m = static_cast<int64_t>(rows.size());
@@ -419,7 +417,7 @@ Dataset Preprocessor::encode(const Table& t, std::span<const int64_t> rows, bool
   ds.feature_names = feature_names_;
   ds.class_names = class_names_;
   ds.x = Tensor({m, d});  // zero-filled: indicators start at 0
-  if (with_target) {
+  if (y) {
     if (is_classification())
       ds.labels.resize(m);
     else
@@ -451,224 +449,41 @@ Dataset Preprocessor::encode(const Table& t, std::span<const int64_t> rows, bool
         out += cats.size();
       }
     }
-    if (!with_target) continue;
-    const Cell& cell = t.cell(r, tcol);
-    if (cell.missing) fail(t.where(r), 0, "missing value in target column " + quote_text(target_));
+    if (!y) continue;
+    const int32_t v = y->codes[r];
     if (is_classification()) {
-      const auto it = label_of_.find(cell.text);
-      if (it == label_of_.end())
-        fail(t.where(r), 0, target_what + ": class " + quote_text(cell.text) + " was not seen in training (known classes: " +
+      if (label_of_value[v] < 0)
+        fail(t.where(r), 0, target_what + ": class " + quote_text(y->values[v]) + " was not seen in training (known classes: " +
                                 join_names(target_values_) + ")");
-      ds.labels[i] = it->second;
+      ds.labels[i] = label_of_value[v];
     } else {
-      const double v = cell_number(t, r, cell, target_what);
-      if (!fits_float(v)) fail(t.where(r), 0, target_what + ": " + quote_text(cell.text) + " is too large for float32");
-      ds.targets[i] = static_cast<float>(v);
+      if (y->parsed[v] != NumberParse::Number) (void)cell_number(t, r, t.cell(r, t.find_column(target_)), target_what);
+      if (!fits_float(y->numbers[v])) fail(t.where(r), 0, target_what + ": " + quote_text(y->values[v]) + " is too large for float32");
+      ds.targets[i] = static_cast<float>(y->numbers[v]);
     }
   }
-  if (with_target) ds.validate(t.source);
+  if (y) ds.validate(t.source);
   return ds;
 }
 
-// ---- JSON ----------------------------------------------------------------------------
-
-nlohmann::json Preprocessor::to_json() const {
-  using nlohmann::json;
-  if (!fitted()) throw DataError("preprocessor json: the preprocessor is not fitted");
-  json cols = json::array();
-  for (const FeatureColumn& fc : columns_) {
-    json c;
-    c["name"] = json_safe(fc.name, "column name");
-    if (fc.kind == ColumnKind::Numeric) {
-      c["kind"] = "numeric";
-      c["impute"] = fc.impute;
-      c["center"] = fc.center;
-      c["scale"] = fc.scale;
-    } else {
-      c["kind"] = "categorical";
-      json cats = json::array();
-      for (const std::string& v : fc.categories) cats.push_back(json_safe(v, "category"));
-      c["categories"] = std::move(cats);
-    }
-    cols.push_back(std::move(c));
-  }
-  auto strings = [](const std::vector<std::string>& v, std::string_view what) {
-    json a = json::array();
-    for (const std::string& s : v) a.push_back(json_safe(s, what));
-    return a;
-  };
-  json j;
-  j["format"] = "backprop.preprocessor";
-  j["version"] = 1;
-  j["target"] = json_safe(target_, "target name");
-  j["task"] = task_name(task_);
-  j["standardize"] = standardize_;
-  j["columns"] = std::move(cols);
-  j["ignored"] = strings(ignored_, "column name");
-  j["target_values"] = strings(target_values_, "class");
-  j["positive"] = strings(positive_, "class");
-  j["class_names"] = strings(class_names_, "class");
-  j["feature_names"] = strings(feature_names_, "feature name");
-  return j;
-}
-
-namespace {
-
-[[noreturn]] void bad_json(const std::string& msg) { throw DataError("preprocessor json: " + msg); }
-
-const nlohmann::json& member(const nlohmann::json& obj, const char* key, const std::string& path) {
-  if (!obj.is_object()) bad_json(path.empty() ? "expected an object" : "'" + path + "' must be an object");
-  const auto it = obj.find(key);
-  if (it == obj.end()) bad_json("missing field '" + (path.empty() ? "" : path + ".") + key + "'");
-  return *it;
-}
-
-std::string get_string(const nlohmann::json& obj, const char* key, const std::string& path = "") {
-  const auto& v = member(obj, key, path);
-  if (!v.is_string()) bad_json("field '" + (path.empty() ? "" : path + ".") + key + "' must be a string");
-  return v.get<std::string>();
-}
-
-double get_finite(const nlohmann::json& obj, const char* key, const std::string& path) {
-  const auto& v = member(obj, key, path);
-  if (!v.is_number() || !std::isfinite(v.get<double>()))
-    bad_json("field '" + path + "." + key + "' must be a finite number");
-  return v.get<double>();
-}
-
-std::vector<std::string> get_strings(const nlohmann::json& obj, const char* key, const std::string& path = "") {
-  const auto& v = member(obj, key, path);
-  const std::string name = (path.empty() ? "" : path + ".") + key;
-  if (!v.is_array()) bad_json("field '" + name + "' must be an array of strings");
-  std::vector<std::string> out;
-  for (const auto& e : v) {
-    if (!e.is_string()) bad_json("field '" + name + "' must be an array of strings");
-    out.push_back(e.get<std::string>());
-  }
-  return out;
-}
-
-bool unique(std::vector<std::string> v) {
-  std::sort(v.begin(), v.end());
-  return std::adjacent_find(v.begin(), v.end()) == v.end();
-}
-
-}  // namespace
-
-Preprocessor Preprocessor::from_json(const nlohmann::json& j) {
-  try {
-    Preprocessor p;
-    if (get_string(j, "format") != "backprop.preprocessor") bad_json("field 'format' must be \"backprop.preprocessor\"");
-    const auto& version = member(j, "version", "");
-    if (!version.is_number_integer() || version.get<int64_t>() != 1) bad_json("unsupported 'version' (this reader knows 1)");
-    p.target_ = get_string(j, "target");
-    if (p.target_.empty()) bad_json("field 'target' is empty");
-    try {
-      p.task_ = task_from_name(get_string(j, "task"));
-    } catch (const DataError& e) {
-      bad_json(std::string("field 'task': ") + e.what());
-    }
-    const auto& standardize = member(j, "standardize", "");
-    if (!standardize.is_boolean()) bad_json("field 'standardize' must be true or false");
-    p.standardize_ = standardize.get<bool>();
-
-    p.ignored_ = get_strings(j, "ignored");
-    if (!unique(p.ignored_)) bad_json("field 'ignored' has duplicates");
-    const auto& cols = member(j, "columns", "");
-    if (!cols.is_array() || cols.empty()) bad_json("field 'columns' must be a non-empty array");
-    std::set<std::string> names(p.ignored_.begin(), p.ignored_.end());
-    if (names.count(p.target_)) bad_json("the target column is also in 'ignored'");
-    names.insert(p.target_);
-    for (size_t i = 0; i < cols.size(); ++i) {
-      const std::string path = "columns[" + std::to_string(i) + "]";
-      FeatureColumn fc;
-      fc.name = get_string(cols[i], "name", path);
-      if (fc.name.empty()) bad_json("field '" + path + ".name' is empty");
-      if (!names.insert(fc.name).second)
-        bad_json("column " + quote_text(fc.name) + " appears twice (or is the target or ignored)");
-      const std::string kind = get_string(cols[i], "kind", path);
-      if (kind == "numeric") {
-        fc.kind = ColumnKind::Numeric;
-        fc.impute = get_finite(cols[i], "impute", path);
-        fc.center = get_finite(cols[i], "center", path);
-        fc.scale = get_finite(cols[i], "scale", path);
-        if (!(fc.scale > 0)) bad_json("field '" + path + ".scale' must be positive");
-      } else if (kind == "categorical") {
-        fc.kind = ColumnKind::Categorical;
-        fc.categories = get_strings(cols[i], "categories", path);
-        if (fc.categories.empty()) bad_json("field '" + path + ".categories' is empty");
-        for (size_t k = 1; k < fc.categories.size(); ++k)
-          if (!(fc.categories[k - 1] < fc.categories[k]))
-            bad_json("field '" + path + ".categories' must be sorted and without duplicates");
-      } else {
-        bad_json("field '" + path + ".kind' must be \"numeric\" or \"categorical\"");
-      }
-      p.columns_.push_back(std::move(fc));
-    }
-
-    p.target_values_ = get_strings(j, "target_values");
-    p.positive_ = get_strings(j, "positive");
-    if (p.task_ == Task::Regression) {
-      if (!p.target_values_.empty() || !p.positive_.empty())
-        bad_json("a regression target has no 'target_values' or 'positive' values");
-    } else {
-      if (p.target_values_.size() < 2) bad_json("a classification target needs at least 2 'target_values'");
-      if (!unique(p.target_values_)) bad_json("field 'target_values' has duplicates");
-      if (!p.positive_.empty()) {
-        if (p.task_ != Task::Binary) bad_json("'positive' values need the binary task");
-        if (!std::is_sorted(p.positive_.begin(), p.positive_.end()) || !unique(p.positive_))
-          bad_json("field 'positive' must be sorted and without duplicates");
-        for (const std::string& v : p.positive_)
-          if (std::find(p.target_values_.begin(), p.target_values_.end(), v) == p.target_values_.end())
-            bad_json("positive value " + quote_text(v) + " is not among 'target_values'");
-        if (p.positive_.size() >= p.target_values_.size()) bad_json("'positive' leaves no negative class");
-      } else if (p.task_ == Task::Binary && p.target_values_.size() != 2) {
-        bad_json("a binary target needs exactly 2 'target_values' (or 'positive' values)");
-      }
-    }
-    p.finish();
-    // Derived fields are optional, but when present must agree.
-    if (j.contains("feature_names") && get_strings(j, "feature_names") != p.feature_names_)
-      bad_json("'feature_names' do not match the columns");
-    if (j.contains("class_names") && get_strings(j, "class_names") != p.class_names_)
-      bad_json("'class_names' do not match the target values");
-    return p;
-  } catch (const nlohmann::json::exception& e) {
-    bad_json(e.what());
-  }
-}
-
-// ---- label codes and named views -----------------------------------------------------
-
-LabelCodes label_codes(const Table& t, std::string_view column) {
-  const int64_t j = t.column_index(column);
-  std::set<std::string> distinct;
-  for (int64_t r = 0; r < t.num_rows(); ++r) {
-    const Cell& c = t.cell(r, j);
-    if (c.missing) fail(t.where(r), 0, "missing value in column " + quote_text(column));
-    distinct.insert(c.text);
-  }
-  LabelCodes out;
-  out.values = class_order(distinct);
-  std::map<std::string_view, int32_t> code;
-  for (size_t i = 0; i < out.values.size(); ++i) code[out.values[i]] = static_cast<int32_t>(i);
-  out.codes.resize(t.num_rows());
-  for (int64_t r = 0; r < t.num_rows(); ++r) out.codes[r] = code.at(t.cell(r, j).text);
-  return out;
-}
-
-std::vector<std::string> binary_view_names() { return {"LETTER.P1", "LETTER.P2"}; }
-
-std::vector<std::string> binary_view_by_name(std::string_view name) {
-  std::string upper(name);
-  for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  if (upper == "LETTER.P1") return {"O"};
-  if (upper == "LETTER.P2") {
-    std::vector<std::string> out;
-    for (char c = 'A'; c <= 'M'; ++c) out.emplace_back(1, c);
-    return out;
-  }
-  throw DataError("unknown binary view " + quote_text(name) + " (known: " + join_names(binary_view_names()) + ")");
+void Preprocessor::transform_images(Dataset& d) const {
+  if (!fitted()) throw DataError("preprocessor is not fitted");
+  if (!images()) throw DataError("the preprocessor encodes a table's columns, not images (the model was trained on a CSV file)");
+  if (d.num_features() != num_features())
+    throw DataError("the images have " + std::to_string(d.num_features()) + " pixels; the preprocessor was fitted on " +
+                    std::to_string(num_features()));
+  if (d.class_names != target_values_)
+    throw DataError("the images' classes (" + join_names(d.class_names) + ") are not the preprocessor's (" +
+                    join_names(target_values_) + ")");
+  const FeatureColumn& fc = columns_.front();
+  d.task = task_;
+  d.feature_names = feature_names_;
+  d.class_names = class_names_;
+  if (fc.center == 0.0 && fc.scale == 1.0) return;
+  // x <- (x - center) / scale in float32, as a multiplication by the reciprocal.
+  const float c = static_cast<float>(fc.center), inv = static_cast<float>(1.0 / fc.scale);
+  float* x = d.x.data();
+  for (int64_t i = 0; i < d.x.numel(); ++i) x[i] = (x[i] - c) * inv;
 }
 
 }  // namespace bp::data

@@ -31,18 +31,18 @@ EvaluateResult evaluate_saved_model(const EvaluateOptions& o) {
 
   EvaluateResult r;
   // The data: the model's own training data unless other data was named.
-  r.data = o.data || !mf.info.extra.contains("data") ? o.data.value_or(app::DataSpec{})
-                                                     : app::DataSpec::from_json(mf.info.extra.at("data"));
-  data::Dataset d = app::load_with(r.data, mf.info.preprocessing, o.part);
+  r.data = o.data || !mf.info.extra.contains("data") ? o.data.value_or(data::DataSpec{})
+                                                     : data::DataSpec::from_json(mf.info.extra.at("data"));
+  data::Dataset d = data::load_with(r.data, mf.info.preprocessing, o.part);
   std::unique_ptr<eval::Calibrator> cal;
   if (!mf.info.calibrator.is_null()) cal = eval::calibrator_from_json(mf.info.calibrator);
   nlohmann::json calib_info;
   if (!o.calibrate.empty()) {
     data::Dataset fit_on;
     if (!o.calibration_data.empty()) {
-      app::DataSpec cs = r.data;
+      data::DataSpec cs = r.data;
       cs.source = o.calibration_data;
-      fit_on = app::load_with(cs, mf.info.preprocessing, "all");
+      fit_on = data::load_with(cs, mf.info.preprocessing, "all");
       calib_info = {{"fitted_on", o.calibration_data}, {"rows", fit_on.size()}};
     } else {
       data::Split sp = data::stratified_split(d.labels, 0.0, o.calibration_fraction, r.data.split_seed + 1);

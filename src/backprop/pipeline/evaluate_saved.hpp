@@ -8,13 +8,13 @@
 
 #include <nlohmann/json.hpp>
 
-#include "backprop/app/source.hpp"
+#include "backprop/data/source.hpp"
 
 namespace bp::pipeline {
 
 struct EvaluateOptions {
   std::string model;                   // the model file
-  std::optional<app::DataSpec> data;   // none: the data the model was trained on
+  std::optional<data::DataSpec> data;   // none: the data the model was trained on
   std::string part = "test";           // test, train, all
   std::string calibrate;               // "" or an eval::calibrator_names() entry (binary models)
   double calibration_fraction = 0.3;   // of the evaluated rows, fitting the calibrator
@@ -25,7 +25,7 @@ struct EvaluateOptions {
 };
 
 struct EvaluateResult {
-  app::DataSpec data;        // the data that was scored
+  data::DataSpec data;        // the data that was scored
   int64_t rows = 0;          // rows scored
   bool calibrated = false;   // a calibrator (fitted now, or the model's own) was applied
   nlohmann::json evaluation; // report::evaluate()'s object (+ "calibration_fit" when fitted now)

@@ -22,7 +22,7 @@ std::string csv_field(const std::string& s) {
 
 PredictResult predict_to_csv(const PredictOptions& o) {
   io::ModelFile mf = io::load_model(o.model);
-  const Tensor x = app::load_features(o.data, mf.info.preprocessing);
+  const Tensor x = data::load_features(o.data, mf.info.preprocessing);
   const Tensor out = train::predict(*mf.module, mf.info.task, x);
   std::unique_ptr<eval::Calibrator> cal;
   if (!mf.info.calibrator.is_null()) cal = eval::calibrator_from_json(mf.info.calibrator);

@@ -7,13 +7,13 @@
 #include <cstdint>
 #include <string>
 
-#include "backprop/app/source.hpp"
+#include "backprop/data/source.hpp"
 
 namespace bp::pipeline {
 
 struct PredictOptions {
   std::string model;           // the model file
-  app::DataSpec data;          // the rows to predict (a CSV may lack the target column)
+  data::DataSpec data;          // the rows to predict (a CSV may lack the target column)
   std::string output = "-";    // the CSV file, written atomically; "-": returned in `csv`
 };
 

@@ -24,7 +24,7 @@ std::string grouped(double v) {  // 28100 -> "28,100"
 nlohmann::json number_or_null(double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); }
 }  // namespace
 
-nlohmann::json training_report(const app::DataSpec& data, const app::Prepared& prepared, const TrainSpec& spec, const Trained& t) {
+nlohmann::json training_report(const data::DataSpec& data, const data::Prepared& prepared, const TrainSpec& spec, const Trained& t) {
   nlohmann::json epochs = nlohmann::json::array();
   double samples_per_s = 0;
   for (const auto& e : t.history.history) {

@@ -7,14 +7,14 @@
 
 #include <nlohmann/json.hpp>
 
-#include "backprop/app/source.hpp"
+#include "backprop/data/source.hpp"
 #include "backprop/pipeline/training.hpp"
 #include "backprop/eval/calibration.hpp"
 
 namespace bp::pipeline {
 
 // The training run: data, model, optimizer, epochs with their scores, time.
-nlohmann::json training_report(const app::DataSpec& data, const app::Prepared& prepared, const TrainSpec& spec, const Trained& t);
+nlohmann::json training_report(const data::DataSpec& data, const data::Prepared& prepared, const TrainSpec& spec, const Trained& t);
 // "model mlp (235,146 parameters), adam lr 0.001, 10 epochs of batch 128: 21.3 s, 28,100 samples/s"
 std::string describe_training(const nlohmann::json& report);
 

@@ -16,6 +16,7 @@
 #include "backprop/eval/calibration.hpp"
 #include "backprop/eval/metrics.hpp"
 #include "backprop/nn/models.hpp"
+#include "backprop/pipeline/problems.hpp"
 
 namespace bp::pipeline {
 
@@ -113,11 +114,11 @@ StudyResult run_study(const StudyOptions& o, const Observer& observer) {
   std::vector<eval::StudyRow> rows;
   StudyResult result;
   for (const std::string& view : views) {
-    app::DataSpec spec = o.data;
-    spec.view = view;
+    data::DataSpec spec = o.data;
+    if (!view.empty()) apply_problem(spec, view);
     const std::string problem = view.empty() ? "POSITIVE" : view;
     result.problems.push_back(problem);
-    data::PreprocessOptions po = app::preprocess_options(spec, table);
+    data::PreprocessOptions po = data::preprocess_options(spec, table);
     po.task = Task::Binary;
     if (po.positive.empty()) throw UsageError("the study needs a binary task: give --positive or --view");
     const int64_t n = table.num_rows();

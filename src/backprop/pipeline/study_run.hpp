@@ -16,14 +16,14 @@
 #include <string>
 #include <vector>
 
-#include "backprop/app/source.hpp"
+#include "backprop/data/source.hpp"
 #include "backprop/pipeline/observer.hpp"
 #include "backprop/eval/study.hpp"
 
 namespace bp::pipeline {
 
 struct StudyOptions {
-  app::DataSpec data;                             // the CSV, target column, ignored columns
+  data::DataSpec data;                             // the CSV, target column, ignored columns
   std::vector<std::string> views;            // named views (LETTER.P1, …); or data.positive for one problem
   int64_t max_train = 5000;
   int trials = 5;                            // folds of the cross-validation

@@ -5,7 +5,7 @@
 
 namespace bp::pipeline {
 
-TrainRunResult train_evaluate_save(TrainSpec spec, const app::Prepared& d, const app::DataSpec& data,
+TrainRunResult train_evaluate_save(TrainSpec spec, const data::Prepared& d, const data::DataSpec& data,
                                    const std::string& output, const std::string& report_path,
                                    const nlohmann::json& extra, const Observer& observer) {
   spec.fit.on_batch = observer.batch;
@@ -24,7 +24,7 @@ TrainRunResult train_evaluate_save(TrainSpec spec, const app::Prepared& d, const
   io::ModelInfo info;
   info.task = t.task;
   info.class_names = t.class_names;
-  info.preprocessing = d.preprocessing;
+  info.preprocessing = d.preprocessor.to_json();
   info.extra = {{"data", data.to_json()}, {"training", r.report.at("training")}};
   io::save_model(output, *t.model, info);
   r.report["model_file"] = output;
@@ -33,7 +33,7 @@ TrainRunResult train_evaluate_save(TrainSpec spec, const app::Prepared& d, const
 }
 
 TrainRunResult train_evaluate_save(const TrainRunOptions& o, const Observer& observer) {
-  const app::Prepared d = app::prepare(o.data);
+  const data::Prepared d = data::prepare(o.data);
   if (observer.data_ready) observer.data_ready(d.description);
   return train_evaluate_save(o.spec, d, o.data, o.output, o.report, {{"command", "train"}}, observer);
 }

@@ -6,14 +6,14 @@
 
 #include <nlohmann/json.hpp>
 
-#include "backprop/app/source.hpp"
+#include "backprop/data/source.hpp"
 #include "backprop/pipeline/observer.hpp"
 #include "backprop/pipeline/training.hpp"
 
 namespace bp::pipeline {
 
 struct TrainRunOptions {
-  app::DataSpec data;
+  data::DataSpec data;
   TrainSpec spec;                            // its fit callbacks are replaced by the observer's
   std::string output = "model.safetensors";  // the model file
   std::string report;                        // the JSON report ("" for none)
@@ -29,7 +29,7 @@ struct TrainRunResult {
 TrainRunResult train_evaluate_save(const TrainRunOptions& o, const Observer& observer = {});
 
 // The same on data already prepared (tune's final model); `extra` is merged into the report.
-TrainRunResult train_evaluate_save(TrainSpec spec, const app::Prepared& d, const app::DataSpec& data,
+TrainRunResult train_evaluate_save(TrainSpec spec, const data::Prepared& d, const data::DataSpec& data,
                                    const std::string& output, const std::string& report_path,
                                    const nlohmann::json& extra, const Observer& observer = {});
 

@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "backprop/app/source.hpp"
+#include "backprop/data/data.hpp"
 #include "backprop/nn/zoo.hpp"
 #include "backprop/optim/optim.hpp"
 #include "backprop/train/fit.hpp"

@@ -26,7 +26,7 @@ TuneResult tune(const TuneOptions& o, const TuneObserver& observer) {
   const std::vector<std::vector<int64_t>> hiddens =
       o.hidden_grid.empty() ? std::vector<std::vector<int64_t>>{o.spec.model.hidden} : o.hidden_grid;
 
-  const app::Prepared d = app::prepare(o.data);
+  const data::Prepared d = data::prepare(o.data);
   if (observer.data_ready) observer.data_ready(d.description);
 
   // The folds (or the one tuning split) of the training part.

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "backprop/app/source.hpp"
+#include "backprop/data/source.hpp"
 #include "backprop/pipeline/observer.hpp"
 #include "backprop/pipeline/train_evaluate_save.hpp"
 #include "backprop/pipeline/training.hpp"
@@ -16,7 +16,7 @@
 namespace bp::pipeline {
 
 struct TuneOptions {
-  app::DataSpec data;
+  data::DataSpec data;
   TrainSpec spec;                                  // the base configuration; lr and hidden sizes vary
   std::vector<double> lrs{0.1, 0.01, 0.001};       // each > 0
   std::vector<std::vector<int64_t>> hidden_grid;   // empty: spec.model.hidden only

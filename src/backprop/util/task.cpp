@@ -4,11 +4,11 @@
 
 namespace bp {
 
-Task task_from_string(const std::string& s) {
+Task task_from_string(std::string_view s) {
   if (s == "regression") return Task::Regression;
   if (s == "binary") return Task::Binary;
   if (s == "multiclass" || s == "classification") return Task::Multiclass;
-  throw std::invalid_argument("unknown task '" + s + "' (choose regression, binary, multiclass)");
+  throw std::invalid_argument("unknown task '" + std::string(s) + "' (choose regression, binary, multiclass)");
 }
 
 const char* task_name(Task t) {
