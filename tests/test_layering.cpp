@@ -116,11 +116,11 @@ std::string join(const std::set<std::string>& s) {
   return out.empty() ? "nothing" : out;
 }
 
-// Every include that runs against the table. Quoted includes only (<...> names a system or
-// third-party header); a quoted include is either "backprop/<folder>/..." or a bare file name in
-// the includer's own folder (src/cli's style): a relative path with a '/' would bypass the check.
+// Every include that runs against the table. An include is "backprop/<folder>/..." (quoted or
+// angled), a bare quoted file name in the includer's own folder (src/cli's style), or an angled
+// system or third-party header; a quoted relative path with a '/' would bypass the check.
 std::vector<Violation> check(const std::vector<SourceFile>& files, const Table& table) {
-  static const std::regex include_re(R"(^\s*#\s*include\s*"([^"]+)\")");
+  static const std::regex include_re(R"(^\s*#\s*include\s*([<"])([^">]+)[">])");
   std::vector<Violation> out;
   for (const auto& f : files) {
     const std::string from = folder_of(f.path);
@@ -132,8 +132,10 @@ std::vector<Violation> check(const std::vector<SourceFile>& files, const Table& 
     for (size_t i = 0; i < f.lines.size(); ++i) {
       std::smatch m;
       if (!std::regex_search(f.lines[i], m, include_re)) continue;
-      const std::string inc = m[1];
+      const std::string inc = m[2];
       const int line = static_cast<int>(i) + 1;
+      const bool angled = m[1] == "<";
+      if (angled && inc.rfind("backprop/", 0) != 0) continue;  // a system or third-party header
       if (inc.rfind("backprop/", 0) != 0) {
         if (inc.find('/') != std::string::npos)
           out.push_back({f.path, line, inc, "a relative path across folders; write \"backprop/<folder>/...\""});
@@ -221,7 +223,7 @@ TEST(Layering, CheckerReportsWrongWayIncludes) {
        {"#include \"backprop/nn/good.hpp\"", "#include <vector>", "#include \"backprop/ops/ops.hpp\"",
         "// #include is only a directive at the start of a line", "#include \"helper.hpp\""}},
       {"backprop/nn/bad.cpp", {"#include \"backprop/nn/module.hpp\"", "", "  #  include \"backprop/optim/optim.hpp\""}},
-      {"backprop/data/bad.hpp", {"#include \"backprop/cli/common.hpp\""}},
+      {"backprop/data/bad.hpp", {"#include \"backprop/cli/common.hpp\"", "#include <backprop/nn/module.hpp>"}},
       {"backprop/eval/sneaky.cpp", {"#include \"../nn/module.hpp\""}},
       {"backprop/newfolder/x.cpp", {"#include \"backprop/util/rng.hpp\""}},
       {"backprop/ops/y.cpp", {"#include \"backprop/newfolder/x.hpp\""}},
@@ -233,6 +235,7 @@ TEST(Layering, CheckerReportsWrongWayIncludes) {
   const std::vector<std::string> want = {
       "backprop/nn/bad.cpp:3:backprop/optim/optim.hpp",
       "backprop/data/bad.hpp:1:backprop/cli/common.hpp",
+      "backprop/data/bad.hpp:2:backprop/nn/module.hpp",
       "backprop/eval/sneaky.cpp:1:../nn/module.hpp",
       "backprop/newfolder/x.cpp:0:",
       "backprop/ops/y.cpp:1:backprop/newfolder/x.hpp",
