@@ -1,6 +1,6 @@
 #!/bin/sh
 # Builds the libFuzzer harnesses (fuzz/*.cpp) with clang in ./build-fuzz and runs each for
-# SECONDS (default 60) on a seed corpus made from the shared data sets.
+# SECONDS (default 60) on a seed corpus made from the repository's data sets (data/).
 #   sh scripts/fuzz.sh [SECONDS] [HARNESS...]      e.g.  sh scripts/fuzz.sh 180 fuzz_csv
 # Corpora grow in fuzz/corpus-<harness>/ (ignored by git); crashes are written to
 # build-fuzz/artifacts/ and make the script fail. Needs clang and libclang-rt (Debian:
@@ -16,18 +16,15 @@ cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=
 # shellcheck disable=SC2086
 cmake --build build-fuzz -j "${FUZZ_JOBS:-2}" --target $HARNESSES
 
-# The shared data sets: beside the checkout (as in CI), or inside it, or two levels up.
-DATA=""
-for d in ../shared/data shared/data ../../shared/data; do
-  [ -f "$d/Servo.csv" ] && DATA=$d && break
-done
-
 seed_csv() {
   c=fuzz/corpus-fuzz_csv
   mkdir -p "$c"
-  if [ -n "$DATA" ]; then
-    for f in "$DATA"/*.csv; do head -n 12 "$f" >"$c/seed-$(basename "$f")"; done
-  fi
+  # The heads of the repository's data sets (the large ones are gzip-compressed).
+  for f in data/*.csv data/*.csv.gz; do
+    [ -f "$f" ] || continue
+    b=$(basename "$f" .gz)
+    gzip -dcf "$f" | head -n 12 >"$c/seed-$b"
+  done
   printf 'a,"b ""q""",c\r\n1,"x,\ny",NA\r\n2,,"3"\r\n' >"$c/seed-quotes.csv"
   printf 'x,c,y\n1,A,p\n2,B,q\n,A,p\n4,NA,q\n' >"$c/seed-mixed.csv"
   printf 'x,y\n1.5,2\n-3e2,4\n5,6' >"$c/seed-regression.csv"

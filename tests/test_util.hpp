@@ -36,15 +36,18 @@ inline Tensor random_tensor(const Shape& shape, uint64_t seed, float lo = -1.f, 
 
 inline std::string source_path(const std::string& rel) { return std::string(BACKPROP_SOURCE_DIR) + "/" + rel; }
 
-// Path of a shared data set: ../shared/data/NAME beside the checkout (as in CI), else a
-// shared/ folder inside it or two levels up (a git worktree under a folder of worktrees).
-// When none exists the first path is returned, and the reader's error names it.
-inline std::string shared_data(const std::string& name) {
-  const std::string root = BACKPROP_SOURCE_DIR;
-  for (const char* dir : {"/../shared/data/", "/shared/data/", "/../../shared/data/"})
-    if (std::filesystem::exists(root + dir + name)) return root + dir + name;
-  return root + "/../shared/data/" + name;
+// Path of a data set the repository carries: <source dir>/data/NAME (data/README.md lists
+// them). The large files are stored gzip-compressed, so NAME.gz is taken when NAME is absent;
+// the CSV reader reads either. When neither exists the plain path is returned, and the
+// reader's error names it.
+inline std::string repo_data(const std::string& name) {
+  const std::string path = std::string(BACKPROP_SOURCE_DIR) + "/data/" + name;
+  if (!std::filesystem::exists(path) && std::filesystem::exists(path + ".gz")) return path + ".gz";
+  return path;
 }
+// TEMPORARY: the old name, so that branches written before the rename still compile.
+// The lead removes it once every branch is merged.
+inline std::string shared_data(const std::string& name) { return repo_data(name); }
 
 // A JSON fixture under tests/fixtures/ (written by the generator script beside it).
 inline nlohmann::json load_fixture(const std::string& rel) {

@@ -77,7 +77,7 @@ TEST_F(Cli, HelpOnEverySubcommand) {
 
 TEST_F(Cli, TrainSaveEvaluatePredictOnACsv) {
   const std::string model = path("m.safetensors"), report = path("r.json");
-  Result t = run("train --data " + bp::testing::shared_data("BreastCancer.csv") +
+  Result t = run("train --data " + bp::testing::repo_data("BreastCancer.csv") +
                  " --target Class --ignore Id --hidden 16 --epochs 30 --batch-size 16 --lr 0.01 -q --output " + model +
                  " --report " + report);
   ASSERT_EQ(t.code, 0) << t.out;
@@ -95,9 +95,9 @@ TEST_F(Cli, TrainSaveEvaluatePredictOnACsv) {
   EXPECT_EQ(ev.at("evaluation").at("accuracy"), rep.at("test").at("accuracy"));
   EXPECT_TRUE(ev.at("evaluation").contains("metrics"));  // binary: the eight metrics
 
-  Result p1 = run("predict --model " + model + " --data " + bp::testing::shared_data("BreastCancer.csv") + " -o " + path("p1.csv"));
+  Result p1 = run("predict --model " + model + " --data " + bp::testing::repo_data("BreastCancer.csv") + " -o " + path("p1.csv"));
   ASSERT_EQ(p1.code, 0) << p1.out;
-  Result p2 = run("predict --model " + model + " --data " + bp::testing::shared_data("BreastCancer.csv") + " -o " + path("p2.csv"));
+  Result p2 = run("predict --model " + model + " --data " + bp::testing::repo_data("BreastCancer.csv") + " -o " + path("p2.csv"));
   ASSERT_EQ(p2.code, 0) << p2.out;
   std::ifstream f1(path("p1.csv")), f2(path("p2.csv"));
   std::string a((std::istreambuf_iterator<char>(f1)), {}), b((std::istreambuf_iterator<char>(f2)), {});
@@ -107,14 +107,14 @@ TEST_F(Cli, TrainSaveEvaluatePredictOnACsv) {
 }
 
 TEST_F(Cli, RegressionReportsRmseMaeR2) {
-  Result t = run("train --data " + bp::testing::shared_data("Servo.csv") +
+  Result t = run("train --data " + bp::testing::repo_data("Servo.csv") +
                  " --hidden 32 --epochs 100 --batch-size 16 --lr 0.01 -q --output " + path("s.safetensors"));
   ASSERT_EQ(t.code, 0) << t.out;
   for (const char* k : {"RMSE", "MAE", "R²"}) EXPECT_NE(t.out.find(k), std::string::npos) << t.out;
 }
 
 TEST_F(Cli, TuneChoosesALearningRateByCrossValidation) {
-  Result t = run("tune --data " + bp::testing::shared_data("Sonar.csv") +
+  Result t = run("tune --data " + bp::testing::repo_data("Sonar.csv") +
                  " --lrs 0.1,0.001 --folds 3 --hidden 8 --epochs 5 --batch-size 16 -q --output " + path("t.safetensors") +
                  " --report " + path("t.json"));
   ASSERT_EQ(t.code, 0) << t.out;
@@ -175,7 +175,7 @@ TEST_F(Cli, BadModelFilesAreRefused) {
 TEST_F(Cli, WrongTaskForTheModelIsRefused) {
   const std::string small = write("small.csv", kSmall), model = path("m.safetensors");
   ASSERT_EQ(run("train --data " + small + " --hidden 4 --epochs 2 -q --test-fraction 0 -o " + model).code, 0);
-  expect_error("evaluate --model " + model + " --data " + bp::testing::shared_data("Servo.csv") + " --part all", "Servo");
+  expect_error("evaluate --model " + model + " --data " + bp::testing::repo_data("Servo.csv") + " --part all", "Servo");
   expect_error("evaluate --model " + model + " --calibrate sigmoid", "--calibrate");
 }
 
@@ -185,7 +185,7 @@ namespace {
 
 TEST_F(Cli, StudyWritesThePapersTableRawAndNormalized) {
   const std::string prefix = path("study");
-  Result r = run("study --data " + bp::testing::shared_data("LetterRecognition.csv") +
+  Result r = run("study --data " + bp::testing::repo_data("LetterRecognition.csv.gz") +
                  " --view LETTER.P2 --max-train 600 --trials 2 --mlp-epochs 3 -q -o " + prefix);
   ASSERT_EQ(r.code, 0) << r.out;
   for (const char* col : {"MODEL", "CAL", "ACC", "FSC", "LFT", "ROC", "APR", "BEP", "RMS", "MXE", "MEAN"})
@@ -205,8 +205,8 @@ TEST_F(Cli, StudyWritesThePapersTableRawAndNormalized) {
 }
 
 TEST_F(Cli, StudyNeedsABinaryTask) {
-  expect_error("study --data " + bp::testing::shared_data("LetterRecognition.csv"), "--view");
-  expect_error("study --data " + bp::testing::shared_data("LetterRecognition.csv") + " --view LETTER.P9", "LETTER.P9");
+  expect_error("study --data " + bp::testing::repo_data("LetterRecognition.csv.gz"), "--view");
+  expect_error("study --data " + bp::testing::repo_data("LetterRecognition.csv.gz") + " --view LETTER.P9", "LETTER.P9");
 }
 
 }  // namespace
@@ -215,7 +215,7 @@ namespace {
 
 TEST_F(Cli, CalibrateKeepTheCalibratorAndDrawPictures) {
   const std::string model = path("m.safetensors"), cal = path("cal.safetensors");
-  const std::string data = bp::testing::shared_data("PimaIndiansDiabetes.csv");
+  const std::string data = bp::testing::repo_data("PimaIndiansDiabetes.csv");
   ASSERT_EQ(run("train --data " + data + " --hidden 8 --epochs 20 --batch-size 32 --lr 0.01 -q -o " + model).code, 0);
   for (const char* method : {"platt", "isotonic"}) {
     Result r = run("evaluate -m " + model + " --calibrate " + method + " --save-calibrated " + cal + " --reliability-plot " +

@@ -4,6 +4,7 @@
 
 #include "backprop/autograd/gradcheck.hpp"
 #include "backprop/nn/cnn.hpp"
+#include "backprop/nn/layers.hpp"
 #include "backprop/nn/zoo.hpp"
 #include "backprop/ops/ops.hpp"
 #include "backprop/optim/optim.hpp"

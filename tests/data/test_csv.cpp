@@ -1,4 +1,5 @@
 #include <gtest/gtest.h>
+#include <zlib.h>
 
 #include <chrono>
 
@@ -6,7 +7,7 @@
 #include "data_test_util.hpp"
 
 using namespace bp::data;
-using bp::data::testing::shared_data;
+using bp::data::testing::repo_data;
 using bp::data::testing::write_temp;
 
 TEST(DataCsv, ParsesQuotesEscapesAndMissing) {
@@ -73,23 +74,77 @@ TEST(DataCsv, ReadsFileAndReportsMissingFile) {
   EXPECT_DATA_ERROR(Table().column_index("zz"), "no column 'zz'");
 }
 
+namespace {
+// `text` gzip-compressed, as the gzip tool writes it (zlib's gzip wrapper: header, deflate
+// stream, CRC-32 and length trailer).
+std::string gzip_bytes(const std::string& text) {
+  z_stream zs{};
+  EXPECT_EQ(deflateInit2(&zs, 9, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY), Z_OK);
+  std::string out(deflateBound(&zs, text.size()), '\0');
+  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(text.data()));
+  zs.avail_in = static_cast<uInt>(text.size());
+  zs.next_out = reinterpret_cast<Bytef*>(out.data());
+  zs.avail_out = static_cast<uInt>(out.size());
+  EXPECT_EQ(deflate(&zs, Z_FINISH), Z_STREAM_END);
+  out.resize(zs.total_out);
+  deflateEnd(&zs);
+  return out;
+}
+}  // namespace
+
+TEST(DataCsv, ReadsGzipFilesAsTheirText) {
+  // Larger than the reader's 64 KiB inflate chunk, so the loop runs more than once.
+  std::string text = "x,name\n";
+  for (int i = 0; i < 20000; ++i) text += std::to_string(i) + ",\"row " + std::to_string(i) + "\"\n";
+  const std::string gz = gzip_bytes(text);
+  ASSERT_GT(text.size(), size_t{1} << 16);
+  const Table plain = read_csv(write_temp("gz/plain.csv", text));
+  // Found by its magic bytes, not its name.
+  for (const char* name : {"gz/packed.csv.gz", "gz/packed.csv"}) {
+    const Table t = read_csv(write_temp(name, gz));
+    ASSERT_EQ(t.num_rows(), 20000) << name;
+    EXPECT_EQ(t.columns, plain.columns);
+    EXPECT_EQ(t.lines, plain.lines);
+    for (int64_t r = 0; r < t.num_rows(); r += 997) EXPECT_EQ(t.cell(r, 1).text, plain.cell(r, 1).text);
+    EXPECT_EQ(t.cell(19999, 0).text, "19999");
+  }
+  // Errors name the file (and, inside the text, the line) as for a plain CSV.
+  const std::string bad_row = write_temp("gz/bad.csv.gz", gzip_bytes("a,b\n1,2\n3\n"));
+  EXPECT_DATA_ERROR(read_csv(bad_row), bad_row + ":3: expected 2 fields, found 1");
+}
+
+TEST(DataCsv, RejectsBrokenGzip) {
+  const std::string gz = gzip_bytes("a,b\n1,2\n3,4\n");
+  const std::string truncated = write_temp("gz/truncated.csv.gz", gz.substr(0, gz.size() - 6));
+  EXPECT_DATA_ERROR(read_csv(truncated), truncated + ": truncated gzip stream");
+  std::string flipped = gz;
+  flipped[gz.size() - 6] ^= 0x01;  // a byte of the CRC-32 trailer
+  const std::string bad_crc = write_temp("gz/crc.csv.gz", flipped);
+  EXPECT_DATA_ERROR(read_csv(bad_crc), bad_crc + ": corrupt gzip data");
+  const std::string trailing = write_temp("gz/trailing.csv.gz", gz + "junk");
+  EXPECT_DATA_ERROR(read_csv(trailing), trailing + ": 4 bytes of trailing data after the gzip stream");
+  const std::string header_only = write_temp("gz/header.csv.gz", gz.substr(0, 2));
+  EXPECT_DATA_ERROR(read_csv(header_only), header_only + ": truncated gzip stream");
+}
+
 struct SharedCsv {
   const char* name;
   int64_t rows, cols;
 };
 
-TEST(DataCsv, ReadsEverySharedDataSet) {
-  for (const SharedCsv& s : {SharedCsv{"LetterRecognition.csv", 20000, 17}, SharedCsv{"Ionosphere.csv", 351, 35},
+TEST(DataCsv, ReadsEveryRepositoryDataSet) {
+  for (const SharedCsv& s : {SharedCsv{"LetterRecognition.csv.gz", 20000, 17}, SharedCsv{"Ionosphere.csv", 351, 35},
                              SharedCsv{"Sonar.csv", 208, 61}, SharedCsv{"PimaIndiansDiabetes.csv", 768, 9},
-                             SharedCsv{"BreastCancer.csv", 699, 11}, SharedCsv{"Servo.csv", 167, 5}}) {
-    const Table t = read_csv(shared_data(s.name));
+                             SharedCsv{"BreastCancer.csv", 699, 11}, SharedCsv{"Servo.csv", 167, 5},
+                             SharedCsv{"Adult.csv.gz", 32561, 15}, SharedCsv{"CalHousing.csv.gz", 20640, 9}}) {
+    const Table t = read_csv(repo_data(s.name));
     EXPECT_EQ(t.num_rows(), s.rows) << s.name;
     EXPECT_EQ(t.num_cols(), s.cols) << s.name;
   }
 }
 
 TEST(DataCsv, BreastCancerMissingAndQuoting) {
-  const Table t = read_csv(shared_data("BreastCancer.csv"));
+  const Table t = read_csv(repo_data("BreastCancer.csv"));
   EXPECT_EQ(t.count_missing(t.column_index("Bare.nuclei")), 16);
   int64_t missing = 0;
   for (int64_t j = 0; j < t.num_cols(); ++j) missing += t.count_missing(j);
@@ -99,7 +154,7 @@ TEST(DataCsv, BreastCancerMissingAndQuoting) {
 }
 
 TEST(DataCsv, IonosphereQuotedColumns) {
-  const Table t = read_csv(shared_data("Ionosphere.csv"));
+  const Table t = read_csv(repo_data("Ionosphere.csv"));
   for (int64_t r = 0; r < t.num_rows(); ++r) {
     ASSERT_TRUE(t.cell(r, 0).quoted);
     ASSERT_TRUE(t.cell(r, 1).quoted);
@@ -110,7 +165,7 @@ TEST(DataCsv, IonosphereQuotedColumns) {
 
 TEST(DataCsv, LetterRecognitionLoadsFast) {
   const auto start = std::chrono::steady_clock::now();
-  const Table t = read_csv(shared_data("LetterRecognition.csv"));
+  const Table t = read_csv(repo_data("LetterRecognition.csv.gz"));
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   EXPECT_EQ(t.cell(0, 0).text, "T");
   EXPECT_EQ(t.lines.back(), 20001);

@@ -8,7 +8,7 @@
 #include "data_test_util.hpp"
 
 using namespace bp::data;
-using bp::data::testing::shared_data;
+using bp::data::testing::repo_data;
 
 namespace {
 
@@ -34,7 +34,7 @@ double mean_of(const bp::Tensor& x, int64_t col) {
 }  // namespace
 
 TEST(DataPreprocess, BreastCancer) {
-  const Table t = read_csv(shared_data("BreastCancer.csv"));
+  const Table t = read_csv(repo_data("BreastCancer.csv"));
   const Preprocessor p = Preprocessor::fit(t, target("Class", {"Id"}));
   EXPECT_EQ(p.task(), Task::Binary);
   EXPECT_EQ(p.class_names(), (std::vector<std::string>{"benign", "malignant"}));
@@ -57,7 +57,7 @@ TEST(DataPreprocess, BreastCancer) {
 }
 
 TEST(DataPreprocess, ServoCategoriesAndRegression) {
-  const Table t = read_csv(shared_data("Servo.csv"));
+  const Table t = read_csv(repo_data("Servo.csv"));
   const Preprocessor p = Preprocessor::fit(t, target("Class"));
   EXPECT_EQ(p.task(), Task::Regression);  // ~50 distinct integers
   ASSERT_EQ(p.columns().size(), 4u);
@@ -79,7 +79,7 @@ TEST(DataPreprocess, ServoCategoriesAndRegression) {
 }
 
 TEST(DataPreprocess, IonosphereQuotedAndConstantColumns) {
-  const Table t = read_csv(shared_data("Ionosphere.csv"));
+  const Table t = read_csv(repo_data("Ionosphere.csv"));
   const Preprocessor p = Preprocessor::fit(t, target("Class"));
   EXPECT_EQ(p.task(), Task::Binary);
   EXPECT_EQ(p.num_features(), 34);
@@ -97,8 +97,8 @@ TEST(DataPreprocess, EverySharedDataSet) {
     int64_t features;
   };
   for (const Case& c : {Case{"Sonar.csv", "Class", Task::Binary, 60}, Case{"PimaIndiansDiabetes.csv", "diabetes", Task::Binary, 8},
-                        Case{"LetterRecognition.csv", "lettr", Task::Multiclass, 16}}) {
-    const Table t = read_csv(shared_data(c.file));
+                        Case{"LetterRecognition.csv.gz", "lettr", Task::Multiclass, 16}}) {
+    const Table t = read_csv(repo_data(c.file));
     const Dataset ds = Preprocessor::fit(t, target(c.target)).transform(t);
     EXPECT_EQ(ds.task, c.task) << c.file;
     EXPECT_EQ(ds.num_features(), c.features) << c.file;
@@ -107,7 +107,7 @@ TEST(DataPreprocess, EverySharedDataSet) {
 }
 
 TEST(DataPreprocess, LetterClassesAndBinaryViews) {
-  const Table t = read_csv(shared_data("LetterRecognition.csv"));
+  const Table t = read_csv(repo_data("LetterRecognition.csv.gz"));
   const Preprocessor multi = Preprocessor::fit(t, target("lettr"));
   ASSERT_EQ(multi.class_names().size(), 26u);
   EXPECT_EQ(multi.class_names().front(), "A");
@@ -256,7 +256,7 @@ TEST(DataPreprocess, TextInNumericColumn) {
 }
 
 TEST(DataPreprocess, JsonRoundTrip) {
-  const Table t = read_csv(shared_data("Servo.csv"));
+  const Table t = read_csv(repo_data("Servo.csv"));
   PreprocessOptions o = target("Class");
   std::vector<int64_t> train(50);
   std::iota(train.begin(), train.end(), int64_t{0});
@@ -269,7 +269,7 @@ TEST(DataPreprocess, JsonRoundTrip) {
   EXPECT_EQ(a.targets.to_vector(), b.targets.to_vector());
   EXPECT_EQ(a.feature_names, b.feature_names);
 
-  const Table letters = read_csv(shared_data("LetterRecognition.csv"));
+  const Table letters = read_csv(repo_data("LetterRecognition.csv.gz"));
   PreprocessOptions v = target("lettr");
   v.positive = a_to_m();
   const Preprocessor lp = Preprocessor::fit(letters, v);

@@ -9,7 +9,7 @@
 #include "data_test_util.hpp"
 
 using namespace bp::data;
-using bp::data::testing::shared_data;
+using bp::data::testing::repo_data;
 
 namespace {
 
@@ -92,7 +92,7 @@ TEST(DataSplit, KFoldCoversEveryRowOnce) {
 }
 
 TEST(DataSplit, StratifiedKFoldOnLetters) {
-  const Table t = read_csv(shared_data("LetterRecognition.csv"));
+  const Table t = read_csv(repo_data("LetterRecognition.csv.gz"));
   const TargetColumn codes = scan_target(t, "lettr");
   ASSERT_EQ(codes.values.size(), 26u);
   const int k = 10;

@@ -1,6 +1,10 @@
 #include "backprop/data/csv.hpp"
 
+#include <zlib.h>
+
 #include <algorithm>
+#include <cstring>
+#include <new>
 #include <unordered_map>
 
 #include "backprop/data/io_util.hpp"
@@ -171,6 +175,60 @@ Table parse_csv(std::string_view text, std::string_view source) {
   return t;
 }
 
-Table read_csv(const std::string& path) { return parse_csv(read_file_text(path), path); }
+namespace {
+// The text of a gzip file (one gzip stream, as `gzip` writes it), inflated whole: a CSV is
+// parsed in one pass over its text. zlib checks the header and the CRC-32 and length trailer;
+// idx.cpp reads gzip the same way, but on demand, because an IDX header declares its size.
+std::string gunzip(const std::string& bytes, const std::string& source) {
+  z_stream zs;
+  std::memset(&zs, 0, sizeof zs);
+  // 15 window bits + 16: expect a gzip wrapper.
+  if (inflateInit2(&zs, 15 + 16) != Z_OK) throw std::bad_alloc();
+  std::string out;
+  out.reserve(bytes.size() * 4);
+  char chunk[1 << 16];
+  size_t consumed = 0;
+  int rc = Z_OK;
+  while (rc != Z_STREAM_END) {
+    // zlib counts in uInt: feed at most 1 GiB per call.
+    if (zs.avail_in == 0) {
+      zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(bytes.data() + consumed));
+      zs.avail_in = static_cast<uInt>(std::min(bytes.size() - consumed, size_t{1} << 30));
+    }
+    zs.next_out = reinterpret_cast<Bytef*>(chunk);
+    zs.avail_out = sizeof chunk;
+    const uInt in_before = zs.avail_in;
+    rc = inflate(&zs, Z_NO_FLUSH);
+    consumed += in_before - zs.avail_in;
+    const size_t produced = sizeof chunk - zs.avail_out;
+    out.append(chunk, produced);
+    if (rc == Z_MEM_ERROR) {
+      inflateEnd(&zs);
+      throw std::bad_alloc();
+    }
+    std::string why;
+    if (rc == Z_DATA_ERROR || rc == Z_NEED_DICT || rc == Z_STREAM_ERROR)
+      why = std::string("corrupt gzip data (") + (zs.msg ? zs.msg : "inflate failed") + ")";
+    else if (rc != Z_STREAM_END && produced == 0 && in_before == zs.avail_in)
+      why = consumed == bytes.size() ? "truncated gzip stream (the compressed data ends early)"
+                                     : "corrupt gzip data (inflate made no progress)";
+    else if (rc == Z_STREAM_END && consumed != bytes.size())
+      why = std::to_string(bytes.size() - consumed) + " bytes of trailing data after the gzip stream";
+    if (!why.empty()) {
+      inflateEnd(&zs);
+      fail(source, 0, why);
+    }
+  }
+  inflateEnd(&zs);
+  return out;
+}
+}  // namespace
+
+// A gzip file (found by its magic bytes, whatever its name) is read as the text it holds.
+Table read_csv(const std::string& path) {
+  std::string bytes = read_file_text(path);
+  if (bytes.size() >= 2 && bytes[0] == '\x1f' && bytes[1] == '\x8b') bytes = gunzip(bytes, path);
+  return parse_csv(bytes, path);
+}
 
 }  // namespace bp::data

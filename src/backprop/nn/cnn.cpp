@@ -3,6 +3,12 @@
 #include <cmath>
 #include <stdexcept>
 
+#include "backprop/nn/conv.hpp"
+#include "backprop/nn/norm.hpp"
+#include "backprop/nn/regularize.hpp"
+#include "backprop/nn/residual.hpp"
+#include "backprop/nn/shape.hpp"
+
 namespace bp::nn {
 
 Shape image_shape(const Shape& input) {

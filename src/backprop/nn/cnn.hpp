@@ -5,7 +5,7 @@
 #include <cstdint>
 #include <memory>
 
-#include "backprop/nn/conv.hpp"
+#include "backprop/nn/module.hpp"
 
 namespace bp::nn {
 

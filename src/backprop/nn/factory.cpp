@@ -1,8 +1,7 @@
 // Rebuilding modules from their config(): the one place that knows every layer type.
 #include <stdexcept>
 
-#include "backprop/nn/conv.hpp"
-#include "backprop/nn/module.hpp"
+#include "backprop/nn/layers.hpp"
 
 namespace bp::nn {
 
@@ -34,7 +33,7 @@ std::unique_ptr<Module> module_from_config(const nlohmann::json& cfg, Rng& rng) 
     for (const auto& l : layers) seq->add(module_from_config(l, rng));
     return seq;
   }
-  // ---- convolutional layers (nn/conv.hpp)
+  // ---- the other families (nn/layers.hpp lists their headers)
   if (type == "conv2d") {
     Conv2dOptions o{.kernel = get<int64_t>(cfg, "kernel"), .stride = get<int64_t>(cfg, "stride"),
                     .padding = get<int64_t>(cfg, "padding"), .dilation = get<int64_t>(cfg, "dilation"),

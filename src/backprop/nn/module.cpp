@@ -98,11 +98,6 @@ nlohmann::json Linear::config() const {
 
 nlohmann::json Activation::config() const { return {{"type", type()}, {"act", to_string(act_)}}; }
 
-Var Flatten::forward(const Var& x) {
-  if (x.value().ndim() < 1) throw ShapeError("flatten needs a batch dimension");
-  return ops::reshape(x, {x.shape()[0], -1});
-}
-
 // ---- Sequential
 Sequential& Sequential::add(std::unique_ptr<Module> m) {
   layers_.push_back(std::move(m));

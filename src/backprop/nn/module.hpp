@@ -81,14 +81,6 @@ class Activation : public Module {
   Act act_;
 };
 
-// Reshapes (batch, ...) to (batch, features).
-class Flatten : public Module {
- public:
-  Var forward(const Var& x) override;
-  nlohmann::json config() const override { return {{"type", type()}}; }
-  std::string type() const override { return "flatten"; }
-};
-
 class Sequential : public Module {
  public:
   Sequential() = default;

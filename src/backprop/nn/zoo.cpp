@@ -1,8 +1,9 @@
 #include "backprop/nn/zoo.hpp"
 
-#include "backprop/nn/cnn.hpp"
-
 #include <stdexcept>
+
+#include "backprop/nn/cnn.hpp"
+#include "backprop/nn/shape.hpp"
 
 namespace bp::nn {
 
