@@ -1,8 +1,15 @@
 #include "backprop/io/model_file.hpp"
 
+#include <cmath>
 #include <limits>
 #include <map>
+#include <optional>
+#include <set>
 
+#include "backprop/autograd/var.hpp"
+#include "backprop/data/idx.hpp"
+#include "backprop/data/preprocess.hpp"
+#include "backprop/eval/calibration.hpp"
 #include "backprop/util/rng.hpp"
 
 namespace bp::io {
@@ -112,6 +119,154 @@ int parse_format_version(const fs::path& path, const SafeTensorsFile& f) {
   return v;
 }
 
+
+// ---- cross-validation of the metadata fields ---------------------------------------------------
+
+std::string quoted(const char* key) { return std::string("'") + key + "'"; }
+
+std::string names_str(const std::vector<std::string>& v) { return json(v).dump(); }
+
+// What the preprocessing says about the data the model was trained on.
+struct DataFacts {
+  int64_t width = 0;                     // encoded features per example: the network's input width
+  Task task = Task::Multiclass;
+  std::vector<std::string> class_names;  // empty for regression
+};
+
+// The only place io reads the preprocessing JSON, through its owners' public API (data/); the
+// shapes it knows are those app/source.cpp writes: {"kind": "csv", "preprocessor": <the
+// Preprocessor's to_json()>} and {"kind": "fashion-mnist", "center": c, "scale": s}. Null: no
+// preprocessing (a model saved by a library user), nothing to check against.
+std::optional<DataFacts> data_facts(const fs::path& path, const json& prep) {
+  if (prep.is_null()) return std::nullopt;
+  const std::string bad = "metadata " + quoted(keys::kPreprocessing) + " ";
+  if (!prep.is_object() || !prep.contains("kind") || !prep.at("kind").is_string())
+    throw ModelFileError(path, bad + "is not an object with a string 'kind'");
+  const std::string kind = prep.at("kind").get<std::string>();
+  DataFacts f;
+  if (kind == "csv") {
+    if (!prep.contains("preprocessor")) throw ModelFileError(path, bad + "lacks 'preprocessor'");
+    data::Preprocessor p;
+    try {
+      p = data::Preprocessor::from_json(prep.at("preprocessor"));
+    } catch (const std::exception& e) {
+      throw ModelFileError(path, bad + "is invalid: " + e.what());
+    }
+    f.width = p.num_features();
+    f.task = p.task();
+    if (p.is_classification()) f.class_names = p.class_names();
+    return f;
+  }
+  if (kind == "fashion-mnist") {
+    for (const char* k : {"center", "scale"})
+      if (prep.contains(k) && (!prep.at(k).is_number() || !std::isfinite(prep.at(k).get<double>())))
+        throw ModelFileError(path, bad + "has a '" + k + "' that is not a finite number");
+    if (prep.contains("scale") && !(prep.at("scale").get<double>() > 0))
+      throw ModelFileError(path, bad + "has a 'scale' that is not positive");
+    f.width = 28 * 28;  // data::load_fashion_mnist's rows
+    f.task = Task::Multiclass;
+    const auto& names = data::fashion_mnist_classes();
+    f.class_names.assign(names.begin(), names.end());
+    return f;
+  }
+  throw ModelFileError(path, bad + "has the unknown kind '" + kind + "' (this build knows 'csv' and 'fashion-mnist')");
+}
+
+// The number of outputs of the last linear layer of a config, where the config ends in one
+// (walking into nested sequentials); nullopt when it cannot tell.
+std::optional<int64_t> last_linear_outputs(const json& cfg) {
+  if (!cfg.is_object()) return std::nullopt;
+  const std::string type = cfg.value("type", "");
+  if (type == "linear" && cfg.contains("out") && cfg.at("out").is_number_integer()) return cfg.at("out").get<int64_t>();
+  if (type == "sequential" && cfg.contains("layers") && cfg.at("layers").is_array() && !cfg.at("layers").empty())
+    return last_linear_outputs(cfg.at("layers").back());
+  return std::nullopt;
+}
+
+// The network's output width for inputs of `width` features, found by running it on one row of
+// zeros (architecture-independent: a CNN's first layer reshapes the row). The module is in eval
+// mode. A network that does not take such rows disagrees with the preprocessing.
+int64_t outputs_for_width(const fs::path& path, nn::Module& module, int64_t width) {
+  Tensor out;
+  try {
+    autograd::NoGradGuard ng;
+    out = module.forward(Var(Tensor({1, width}, 0.f))).value();
+  } catch (const std::bad_alloc&) {
+    throw ModelFileError(path, "metadata " + quoted(keys::kArchitecture) + " is too large to run");
+  } catch (const std::exception& e) {
+    throw ModelFileError(path, "metadata " + quoted(keys::kArchitecture) + " does not take the " +
+                                   std::to_string(width) + " input features that " + quoted(keys::kPreprocessing) +
+                                   " encodes (" + e.what() + ")");
+  }
+  if (out.ndim() != 2 || out.dim(0) != 1)
+    throw ModelFileError(path, "metadata " + quoted(keys::kArchitecture) + " gives outputs of shape " +
+                                   shape_str(out.shape()) + " for one example, not (1, k)");
+  return out.dim(1);
+}
+
+// Every metadata field against the others. Each disagreement is one ModelFileError naming the
+// two fields. Runs after the weights are in (it may run the network once).
+void check_consistency(const fs::path& path, const ModelFile& m, const json& arch) {
+  const ModelInfo& info = m.info;
+  const std::string names_key = "metadata " + quoted(keys::kClassNames);
+  const std::string task_key = quoted(keys::kTask) + " (" + to_string(info.task) + ")";
+  const size_t n_names = info.class_names.size();
+
+  // Class names: distinct, and as many as the task allows (none stored is allowed: unknown).
+  std::set<std::string> seen;
+  for (const auto& n : info.class_names)
+    if (!seen.insert(n).second) throw ModelFileError(path, names_key + " has '" + n + "' twice");
+  if (info.task == Task::Regression && n_names != 0)
+    throw ModelFileError(path, names_key + " (" + std::to_string(n_names) + " names) disagrees with " + task_key +
+                                   ": a regression model has no classes");
+  if (info.task == Task::Binary && n_names != 0 && n_names != 2)
+    throw ModelFileError(path, names_key + " (" + std::to_string(n_names) + " names) disagrees with " + task_key +
+                                   ": a binary model has 2 classes");
+  if (info.task == Task::Multiclass && n_names == 1)
+    throw ModelFileError(path, names_key + " (1 name) disagrees with " + task_key + ": a multi-class model has 2 or more");
+
+  // The preprocessing: the same task and classes (in the same order: label i is class i), and
+  // as many input features as the network takes.
+  const std::optional<DataFacts> data = data_facts(path, info.preprocessing);
+  if (data) {
+    if (data->task != info.task)
+      throw ModelFileError(path, "metadata " + task_key + " disagrees with " + quoted(keys::kPreprocessing) + " (" +
+                                     to_string(data->task) + ")");
+    if (data->class_names != info.class_names)
+      throw ModelFileError(path, names_key + " " + names_str(info.class_names) + " disagrees with " +
+                                     quoted(keys::kPreprocessing) + ", whose classes are " +
+                                     names_str(data->class_names) + " (names and order must agree)");
+  }
+
+  // The network's outputs: one for regression and binary (a logit), one per class otherwise.
+  std::optional<int64_t> outputs;
+  if (data) outputs = outputs_for_width(path, *m.module, data->width);
+  else outputs = last_linear_outputs(arch);
+  if (outputs) {
+    const std::string arch_key = "metadata " + quoted(keys::kArchitecture) + " (" + std::to_string(*outputs) + " output" +
+                                 (*outputs == 1 ? "" : "s") + ")";
+    if (info.task != Task::Multiclass && *outputs != 1)
+      throw ModelFileError(path, arch_key + " disagrees with " + task_key + ", which needs 1 output");
+    if (info.task == Task::Multiclass && *outputs < 2)
+      throw ModelFileError(path, arch_key + " disagrees with " + task_key + ", which needs 2 or more");
+    if (info.task == Task::Multiclass && n_names != 0 && static_cast<size_t>(*outputs) != n_names)
+      throw ModelFileError(path, arch_key + " disagrees with " + names_key.substr(9) + " (" + std::to_string(n_names) +
+                                     " names)");
+  }
+
+  // A calibrator maps a binary model's positive-class score; it is meaningless elsewhere.
+  if (!info.calibrator.is_null()) {
+    if (info.task != Task::Binary)
+      throw ModelFileError(path, "metadata " + quoted(keys::kCalibrator) + " disagrees with " + task_key +
+                                     ": only a binary model can have a calibrator");
+    try {
+      (void)eval::calibrator_from_json(info.calibrator);
+    } catch (const std::exception& e) {
+      throw ModelFileError(path, "metadata " + quoted(keys::kCalibrator) + " is invalid: " + e.what());
+    }
+  }
+}
+
 }  // namespace
 
 void save_model(const fs::path& path, nn::Module& module, const ModelInfo& info) {
@@ -135,7 +290,7 @@ void save_model(const fs::path& path, nn::Module& module, const ModelInfo& info)
       {keys::kCalibrator, dump_json(path, keys::kCalibrator, info.calibrator)},
       {keys::kExtra, dump_json(path, keys::kExtra, info.extra)},
   };
-  write_safetensors(path, tensors, meta);
+  write_safetensors(path, tensors, meta, /*checksums=*/true);
 }
 
 void save_model(const fs::path& path, const ModelFile& file) {
@@ -143,12 +298,17 @@ void save_model(const fs::path& path, const ModelFile& file) {
   save_model(path, *file.module, file.info);
 }
 
-ModelFile load_model(const fs::path& path) {
-  const SafeTensorsFile f = read_safetensors(path);
+ModelFile load_model(const fs::path& path) { return load_model(path, read_safetensors(path)); }
+
+ModelFile load_model(const fs::path& path, const SafeTensorsFile& f) {
   ModelFile out;
   out.format_version = parse_format_version(path, f);
-  // Format version 1 is the only one so far; a later version that changes the metadata
-  // converts older files here, so that they keep loading.
+  // Version 2 added the checksums and nothing else: a version-1 file has none and loads
+  // without that check; from version 2 on they are required (read_safetensors verified them).
+  // A later version that changes the metadata converts older files here.
+  if (out.format_version >= 2 && !f.has_checksums)
+    throw ModelFileError(path, "format version " + std::to_string(out.format_version) + " requires '" + keys::kChecksums +
+                                   "' in __metadata__, which is missing: the file is corrupt or was edited by hand");
   if (auto it = f.metadata.find(keys::kLibraryVersion); it != f.metadata.end()) out.library_version = it->second;
 
   auto task = f.metadata.find(keys::kTask);
@@ -173,10 +333,12 @@ ModelFile load_model(const fs::path& path) {
   out.info.calibrator = parse_meta(path, f, keys::kCalibrator, false);
   out.info.extra = parse_meta(path, f, keys::kExtra, false);
 
-  out.module = build(path, parse_meta(path, f, keys::kArchitecture, true));
+  const json arch = parse_meta(path, f, keys::kArchitecture, true);
+  out.module = build(path, arch);
   Slots slots = slots_of(*out.module);
   check_and_copy(path, f, slots);
   out.module->set_training(false);
+  check_consistency(path, out, arch);
   return out;
 }
 
