@@ -305,6 +305,18 @@ TEST_F(IoIntegrity, ACalibratorOnlyForABinaryModelAndAValidOne) {
   expect_inconsistent(*binary, b, "metadata 'backprop.calibrator' is invalid: calibrator json: unknown type");
 }
 
+TEST_F(IoIntegrity, AHugeArchitectureIsRefusedBeforeItIsBuilt) {
+  // A few digits edited (and the checksums recomputed): building this would allocate 40 GB.
+  io::SafeTensorsFile f = io::read_safetensors(good_path());
+  f.metadata["backprop.architecture"] =
+      R"({"type":"sequential","layers":[{"type":"linear","in":100000,"out":100000,"bias":true}]})";
+  io::write_safetensors(bad_path(), f.tensors, f.metadata, /*checksums=*/true);
+  expect_refused([&] { io::load_model(bad_path()); }, bad_path(),
+                 "the file does not fit the architecture: 'backprop.architecture' needs at least 10000000000 "
+                 "weights, the file holds 39");
+  expect_refused([&] { io::load_weights(bad_path(), *net_); }, bad_path(), "needs at least 10000000000 weights");
+}
+
 // ---- a version-1 file -------------------------------------------------------------------------
 
 // tests/fixtures/io/model_v1.safetensors was written by backprop at format version 1 (commit

@@ -1,5 +1,6 @@
 #include "backprop/io/model_file.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <map>
@@ -37,6 +38,14 @@ Slots slots_of(nn::Module& m) {
   for (size_t i = 0; i < s.params.size(); ++i) s.tensors.emplace_back(pnames[i], &s.params[i].value());
   for (size_t i = 0; i < buffers.size(); ++i) s.tensors.emplace_back(bnames[i], buffers[i]);
   return s;
+}
+
+std::string quoted(const char* key) { return std::string("'") + key + "'"; }
+
+uint64_t file_floats(const SafeTensorsFile& f) {
+  uint64_t n = 0;
+  for (const auto& [name, t] : f.tensors) n += static_cast<uint64_t>(t.numel());
+  return n;
 }
 
 std::string dump_json(const fs::path& path, const char* key, const json& j) {
@@ -88,7 +97,50 @@ json parse_meta(const fs::path& path, const SafeTensorsFile& f, const char* key,
   }
 }
 
-std::unique_ptr<nn::Module> build(const fs::path& path, const json& arch) {
+// A lower bound on the number of floats (parameters and buffers) the layers of `cfg` hold, from
+// the settings of the layer types whose size grows with them; saturating. Building allocates
+// and initialises those weights before the file's tensors can be compared with them, so a few
+// edited digits ("in": 100000, "out": 100000) would otherwise make a 1 kB file allocate 40 GB.
+uint64_t min_weights(const json& cfg) {
+  if (!cfg.is_object()) return 0;
+  auto num = [&](const char* k) -> uint64_t {
+    if (!cfg.contains(k) || !cfg.at(k).is_number_integer()) return 0;
+    const int64_t v = cfg.at(k).get<int64_t>();
+    return v > 0 ? static_cast<uint64_t>(v) : 0;
+  };
+  auto mul = [](uint64_t a, uint64_t b) {
+    uint64_t r;
+    return __builtin_mul_overflow(a, b, &r) ? std::numeric_limits<uint64_t>::max() : r;
+  };
+  auto add = [](uint64_t a, uint64_t b) {
+    uint64_t r;
+    return __builtin_add_overflow(a, b, &r) ? std::numeric_limits<uint64_t>::max() : r;
+  };
+  const std::string type = cfg.contains("type") && cfg.at("type").is_string() ? cfg.at("type").get<std::string>() : "";
+  if (type == "linear") return mul(num("in"), num("out"));
+  if (type == "conv2d") {
+    const uint64_t groups = std::max<uint64_t>(num("groups"), 1);
+    return mul(mul(num("out"), num("in") / groups), mul(num("kernel"), num("kernel")));
+  }
+  if (type == "batch_norm1d" || type == "batch_norm2d") return mul(num("channels"), 2);  // running mean and variance
+  uint64_t total = 0;
+  if (type == "sequential" && cfg.contains("layers") && cfg.at("layers").is_array())
+    for (const json& l : cfg.at("layers")) total = add(total, min_weights(l));
+  if (type == "residual") {
+    if (cfg.contains("block")) total = add(total, min_weights(cfg.at("block")));
+    if (cfg.contains("projection")) total = add(total, min_weights(cfg.at("projection")));
+  }
+  return total;
+}
+
+// Builds the architecture `arch`, whose weights the file holds `file_floats` of (the builder
+// refuses an architecture that needs more, before allocating them).
+std::unique_ptr<nn::Module> build(const fs::path& path, const json& arch,
+                                  uint64_t file_floats = std::numeric_limits<uint64_t>::max()) {
+  if (const uint64_t need = min_weights(arch); need > file_floats)
+    throw ModelFileError(path, "the file does not fit the architecture: " + quoted(keys::kArchitecture) +
+                                   " needs at least " + std::to_string(need) + " weights, the file holds " +
+                                   std::to_string(file_floats));
   Rng rng(0);  // the initial weights are overwritten
   try {
     return nn::module_from_config(arch, rng);
@@ -121,8 +173,6 @@ int parse_format_version(const fs::path& path, const SafeTensorsFile& f) {
 
 
 // ---- cross-validation of the metadata fields ---------------------------------------------------
-
-std::string quoted(const char* key) { return std::string("'") + key + "'"; }
 
 std::string names_str(const std::vector<std::string>& v) { return json(v).dump(); }
 
@@ -334,7 +384,7 @@ ModelFile load_model(const fs::path& path, const SafeTensorsFile& f) {
   out.info.extra = parse_meta(path, f, keys::kExtra, false);
 
   const json arch = parse_meta(path, f, keys::kArchitecture, true);
-  out.module = build(path, arch);
+  out.module = build(path, arch, file_floats(f));
   Slots slots = slots_of(*out.module);
   check_and_copy(path, f, slots);
   out.module->set_training(false);
@@ -348,7 +398,7 @@ void load_weights(const fs::path& path, nn::Module& module) {
   if (f.metadata.count(keys::kArchitecture)) {
     // Compare both architectures as the factory rebuilds them, so that a setting config()
     // records but the factory does not use cannot make equal architectures differ.
-    const json theirs = build(path, parse_meta(path, f, keys::kArchitecture, true))->config();
+    const json theirs = build(path, parse_meta(path, f, keys::kArchitecture, true), file_floats(f))->config();
     const json ours = build(path, module.config())->config();
     if (theirs != ours)
       throw ModelFileError(
