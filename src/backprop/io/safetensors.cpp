@@ -220,6 +220,7 @@ const Tensor* SafeTensorsFile::find(const std::string& name) const {
 }
 
 uint32_t crc32_of(const void* data, size_t size, uint32_t crc) {
+  if (size == 0) return crc;  // zlib returns 0 for a null buffer, whatever `crc` is
   return static_cast<uint32_t>(::crc32_z(crc, static_cast<const Bytef*>(data), size));
 }
 
@@ -349,10 +350,12 @@ SafeTensorsFile read_impl(const fs::path& path, uint64_t file_size, const ReadAt
         throw ModelFileError(path, "tensor '" + e.name + "' has no checksum in '" + kChecksumsKey +
                                        "': the file is corrupt or was edited by hand");
     if (sums.tensors.size() != entries.size())
-      for (const auto& [name, crc] : sums.tensors)
+      for (const auto& item : sums.tensors) {
+        const std::string& name = item.first;
         if (std::none_of(entries.begin(), entries.end(), [&](const Entry& e) { return e.name == name; }))
           throw ModelFileError(path, "'" + std::string(kChecksumsKey) + "' has a checksum for tensor '" + name +
                                          "', which the file does not have: the file is corrupt or was edited by hand");
+      }
     if (verify) {
       const std::string digest = header_digest_bytes(out.metadata, entries);
       const uint32_t crc = crc32_of(digest.data(), digest.size());
