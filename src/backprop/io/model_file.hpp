@@ -47,8 +47,9 @@ inline constexpr const char* kExtra = "backprop.extra";                     // J
 inline constexpr const char* kChecksums = kChecksumsKey;                    // JSON; see safetensors.hpp
 }  // namespace keys
 
-// Everything a model file holds besides the module. io does not interpret the JSON parts:
-// their owners (data/ for preprocessing, eval/ for the calibrator) do.
+// Everything a model file holds besides the module. The JSON parts belong to their owners
+// (data/ for preprocessing, eval/ for the calibrator); load_model only checks them, through
+// those owners' public API, against the task, the class names and the architecture.
 struct ModelInfo {
   Task task = Task::Multiclass;
   std::vector<std::string> class_names;  // index = class id; empty for regression or if unknown
