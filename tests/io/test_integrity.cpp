@@ -317,6 +317,21 @@ TEST_F(IoIntegrity, AHugeArchitectureIsRefusedBeforeItIsBuilt) {
   expect_refused([&] { io::load_weights(bad_path(), *net_); }, bad_path(), "needs at least 10000000000 weights");
 }
 
+TEST_F(IoIntegrity, WeightsThatPredictNaNAreRefused) {
+  // A batch norm whose running variance is negative: finite weights, NaN predictions.
+  bp::Rng rng(1);
+  auto net = nn::module_from_config(
+      json::parse(R"({"type": "sequential", "layers": [
+          {"type": "batch_norm1d", "channels": 5, "momentum": 0.1, "eps": 1e-5, "affine": false},
+          {"type": "linear", "in": 5, "out": 3, "bias": true}]})"),
+      rng);
+  io::save_model(dir_ / "bn.safetensors", *net, iris_info());
+  EXPECT_NO_THROW(io::load_model(dir_ / "bn.safetensors"));
+  for (Tensor* b : net->buffers())
+    if (b->numel() == 5 && (*b)[0] == 1.f) (*b)[2] = -1.f;  // the running variance (starts at 1)
+  expect_inconsistent(*net, iris_info(), "the weights give NaN or infinite outputs for an input of zeros");
+}
+
 // ---- a version-1 file -------------------------------------------------------------------------
 
 // tests/fixtures/io/model_v1.safetensors was written by backprop at format version 1 (commit

@@ -251,6 +251,11 @@ int64_t outputs_for_width(const fs::path& path, nn::Module& module, int64_t widt
   if (out.ndim() != 2 || out.dim(0) != 1)
     throw ModelFileError(path, "metadata " + quoted(keys::kArchitecture) + " gives outputs of shape " +
                                    shape_str(out.shape()) + " for one example, not (1, k)");
+  // Finite weights can still compute NaN (a negative batch-norm variance, say): every
+  // prediction would then be NaN, silently.
+  if (!out.all_finite())
+    throw ModelFileError(path, "the weights give NaN or infinite outputs for an input of zeros (a negative "
+                               "variance, or weights too large?); refusing a model that cannot predict");
   return out.dim(1);
 }
 
