@@ -9,7 +9,7 @@ set -e
 cd "$(dirname "$0")/.."
 SECONDS_EACH=${1:-60}
 [ $# -gt 0 ] && shift
-HARNESSES=${*:-"fuzz_csv fuzz_idx fuzz_preprocessor_json"}
+HARNESSES=${*:-"fuzz_csv fuzz_idx fuzz_preprocessor_json fuzz_model_file"}
 
 cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_C_COMPILER=clang \
   -DBACKPROP_FUZZ=ON -DBACKPROP_TESTS=OFF -DBACKPROP_BENCH=OFF >/dev/null
@@ -58,11 +58,22 @@ JSON
 JSON
 }
 
+# Model files: the committed fixtures, each twice (first byte 0: checksums compared; 1: not).
+seed_model_file() {
+  c=fuzz/corpus-fuzz_model_file
+  mkdir -p "$c"
+  for f in tests/fixtures/io/*.safetensors; do
+    { printf '\000'; cat "$f"; } >"$c/seed-verified-$(basename "$f")"
+    { printf '\001'; cat "$f"; } >"$c/seed-unverified-$(basename "$f")"
+  done
+}
+
 mkdir -p build-fuzz/artifacts
 for h in $HARNESSES; do
   "seed_${h#fuzz_}"
   dict=""
   [ "$h" = fuzz_csv ] && dict="-dict=fuzz/csv.dict"
+  [ "$h" = fuzz_model_file ] && dict="-dict=fuzz/model_file.dict"
   echo "== $h: ${SECONDS_EACH}s"
   # shellcheck disable=SC2086
   "./build-fuzz/$h" "fuzz/corpus-$h" $dict -max_total_time="$SECONDS_EACH" -max_len=4096 -timeout=10 \

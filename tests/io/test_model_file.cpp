@@ -5,6 +5,8 @@
 #include <cmath>
 #include <cstring>
 
+#include "backprop/data/csv.hpp"
+#include "backprop/data/preprocess.hpp"
 #include "backprop/io/model_file.hpp"
 #include "backprop/nn/models.hpp"
 #include "backprop/util/rng.hpp"
@@ -54,15 +56,26 @@ bool bit_identical(const Tensor& a, const Tensor& b) {
   return a.shape() == b.shape() && std::memcmp(a.data(), b.data(), sizeof(float) * a.numel()) == 0;
 }
 
+// The preprocessing of a table with 5 encoded features (a categorical column of 3 values and
+// two numeric ones) and 3 classes, as the data module writes it: it fits trained_mlp().
+json sample_preprocessing() {
+  const bp::data::Table t = bp::data::parse_csv(
+      "colour,size,weight,species\n"
+      "red,1.5,0.1234567890123,setosa\n"
+      "green,2.5,3.0e-7,versicolor\n"
+      "blau\xc3\x9f,,7,virginica \xc3\xa9\n"
+      "red,4,1,setosa\n",
+      "sample.csv");
+  const auto p = bp::data::Preprocessor::fit(t, {.target = "species"});
+  return {{"kind", "csv"}, {"preprocessor", p.to_json()}};
+}
+
 io::ModelInfo sample_info() {
   io::ModelInfo info;
   info.task = Task::Multiclass;
   info.class_names = {"setosa", "versicolor", "virginica \xc3\xa9"};
-  info.preprocessing = json::parse(R"({"columns": [
-      {"name": "colour", "kind": "categorical", "categories": ["red", "green", "blau\u00df"], "impute": "red"},
-      {"name": "size", "kind": "numeric", "impute": 2.5, "mean": 0.1234567890123, "std": 3.0e-7}]})");
-  info.calibrator = {{"kind", "temperature"}, {"temperature", 1.3700000047683716}};
-  info.extra = {{"epochs", 12}, {"note", "first try"}};
+  info.preprocessing = sample_preprocessing();
+  info.extra = {{"epochs", 12}, {"note", "first try"}, {"temperature", 1.3700000047683716}};
   return info;
 }
 
@@ -83,8 +96,8 @@ TEST(IoModel, RoundTripGivesBitIdenticalPredictions) {
   EXPECT_EQ(m.info.task, want.task);
   EXPECT_EQ(m.info.class_names, want.class_names);
   EXPECT_EQ(m.info.preprocessing, want.preprocessing);
-  EXPECT_EQ(m.info.calibrator, want.calibrator);
-  EXPECT_EQ(m.info.calibrator["temperature"].get<double>(), 1.3700000047683716) << "doubles survive exactly";
+  EXPECT_TRUE(m.info.calibrator.is_null());
+  EXPECT_EQ(m.info.extra["temperature"].get<double>(), 1.3700000047683716) << "doubles survive exactly";
   EXPECT_EQ(m.info.extra, want.extra);
 
   auto a = net->parameters(), b = m.module->parameters();
@@ -101,7 +114,7 @@ TEST(IoModel, RoundTripGivesBitIdenticalPredictions) {
 TEST(IoModel, EveryTaskAndEmptyInfoRoundTrip) {
   TempDir dir;
   for (Task t : {Task::Regression, Task::Binary, Task::Multiclass}) {
-    auto net = nn::make_mlp({.inputs = 2, .hidden = {3}, .outputs = 1, .task = t});
+    auto net = nn::make_mlp({.inputs = 2, .hidden = {3}, .outputs = t == Task::Multiclass ? 3 : 1, .task = t});
     io::save_model(dir / "m.safetensors", *net, {.task = t});
     io::ModelFile m = io::load_model(dir / "m.safetensors");
     EXPECT_EQ(m.info.task, t);
@@ -117,7 +130,9 @@ TEST(IoModel, MetadataIsStringsWithJsonInside) {
   auto net = trained_mlp();
   io::save_model(dir / "m.safetensors", *net, sample_info());
   const auto f = io::read_safetensors(dir / "m.safetensors");
-  EXPECT_EQ(f.metadata.at("backprop.format_version"), "1");
+  EXPECT_EQ(f.metadata.at("backprop.format_version"), "2");
+  EXPECT_TRUE(f.has_checksums);
+  EXPECT_EQ(f.metadata.count("backprop.checksums"), 0u) << "the reader takes the checksums out of the map";
   EXPECT_EQ(f.metadata.at("backprop.task"), "multiclass");
   EXPECT_EQ(json::parse(f.metadata.at("backprop.architecture")), net->config());
   EXPECT_EQ(json::parse(f.metadata.at("backprop.class_names")), json(sample_info().class_names));
@@ -175,7 +190,7 @@ class IoModelCorrupt : public ::testing::Test {
     io::SafeTensorsFile f = good_;
     edit(f);
     const auto p = dir_ / "bad.safetensors";
-    io::write_safetensors(p, f.tensors, f.metadata);
+    io::write_safetensors(p, f.tensors, f.metadata, /*checksums=*/true);  // valid checksums: reach the later checks
     expect_refused([&] { io::load_model(p); }, p, fragment);
   }
   void expect_bad_meta(const std::string& key, const std::string& value, const std::string& fragment) {
@@ -194,7 +209,9 @@ TEST_F(IoModelCorrupt, MissingFile) {
 }
 
 TEST_F(IoModelCorrupt, NoMetadataOrNoFormatKey) {
-  expect_bad([](io::SafeTensorsFile& f) { f.metadata.clear(); }, "the header has no __metadata__");
+  const auto p = dir_ / "bare.safetensors";
+  io::write_safetensors(p, good_.tensors, {});  // no checksums either: no __metadata__ at all
+  expect_refused([&] { io::load_model(p); }, p, "the header has no __metadata__");
   expect_bad(
       [](io::SafeTensorsFile& f) {
         f.metadata = {{"format", "pt"}};
@@ -203,8 +220,8 @@ TEST_F(IoModelCorrupt, NoMetadataOrNoFormatKey) {
 }
 
 TEST_F(IoModelCorrupt, UnknownOrNewerFormatVersion) {
-  expect_bad_meta("backprop.format_version", "2",
-                  "format version 2 is newer than this build of backprop reads (up to 1)");
+  expect_bad_meta("backprop.format_version", "3",
+                  "format version 3 is newer than this build of backprop reads (up to 2)");
   expect_bad_meta("backprop.format_version", "1000000000000", "format version 1000000000000 is newer");
   expect_bad_meta("backprop.format_version", "1.0", "format version '1.0' is not a number");
   expect_bad_meta("backprop.format_version", "", "is not a number");
@@ -250,14 +267,22 @@ TEST_F(IoModelCorrupt, TensorsThatDoNotFitTheArchitecture) {
 
 TEST_F(IoModelCorrupt, NonFiniteWeightsEditedIntoTheBytes) {
   // Byte surgery on the good file: the first float of the data buffer becomes NaN, then +Inf.
+  // The checksum catches it; with the checksums recomputed (a writer that saved a NaN), the
+  // finiteness check does.
   const std::string good = it::read_bytes(good_path());
   const size_t data = 8 + it::get_u64_le(good);
-  for (const char* v : {"\x00\x00\xc0\x7f", "\x00\x00\x80\x7f"}) {
+  for (float v : {std::nanf(""), INFINITY}) {
     std::string bad = good;
-    bad.replace(data, 4, v, 4);
+    bad.replace(data, 4, reinterpret_cast<const char*>(&v), 4);
     const auto p = dir_ / "nan.safetensors";
     it::write_bytes(p, bad);
-    expect_refused([&] { io::load_model(p); }, p, "tensor '0.weight' holds NaN or infinite values");
+    expect_refused([&] { io::load_model(p); }, p, "tensor '0.weight' fails its checksum: the file is corrupt");
+    expect_bad(
+        [&](io::SafeTensorsFile& f) {
+          f.tensors[0].second = f.tensors[0].second.clone();
+          f.tensors[0].second[0] = v;
+        },
+               "tensor '0.weight' holds NaN or infinite values");
   }
 }
 

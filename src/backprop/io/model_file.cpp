@@ -1,8 +1,16 @@
 #include "backprop/io/model_file.hpp"
 
+#include <algorithm>
+#include <cmath>
 #include <limits>
 #include <map>
+#include <optional>
+#include <set>
 
+#include "backprop/autograd/var.hpp"
+#include "backprop/data/idx.hpp"
+#include "backprop/data/preprocess.hpp"
+#include "backprop/eval/calibration.hpp"
 #include "backprop/util/rng.hpp"
 
 namespace bp::io {
@@ -30,6 +38,14 @@ Slots slots_of(nn::Module& m) {
   for (size_t i = 0; i < s.params.size(); ++i) s.tensors.emplace_back(pnames[i], &s.params[i].value());
   for (size_t i = 0; i < buffers.size(); ++i) s.tensors.emplace_back(bnames[i], buffers[i]);
   return s;
+}
+
+std::string quoted(const char* key) { return std::string("'") + key + "'"; }
+
+uint64_t file_floats(const SafeTensorsFile& f) {
+  uint64_t n = 0;
+  for (const auto& [name, t] : f.tensors) n += static_cast<uint64_t>(t.numel());
+  return n;
 }
 
 std::string dump_json(const fs::path& path, const char* key, const json& j) {
@@ -81,7 +97,50 @@ json parse_meta(const fs::path& path, const SafeTensorsFile& f, const char* key,
   }
 }
 
-std::unique_ptr<nn::Module> build(const fs::path& path, const json& arch) {
+// A lower bound on the number of floats (parameters and buffers) the layers of `cfg` hold, from
+// the settings of the layer types whose size grows with them; saturating. Building allocates
+// and initialises those weights before the file's tensors can be compared with them, so a few
+// edited digits ("in": 100000, "out": 100000) would otherwise make a 1 kB file allocate 40 GB.
+uint64_t min_weights(const json& cfg) {
+  if (!cfg.is_object()) return 0;
+  auto num = [&](const char* k) -> uint64_t {
+    if (!cfg.contains(k) || !cfg.at(k).is_number_integer()) return 0;
+    const int64_t v = cfg.at(k).get<int64_t>();
+    return v > 0 ? static_cast<uint64_t>(v) : 0;
+  };
+  auto mul = [](uint64_t a, uint64_t b) {
+    uint64_t r;
+    return __builtin_mul_overflow(a, b, &r) ? std::numeric_limits<uint64_t>::max() : r;
+  };
+  auto add = [](uint64_t a, uint64_t b) {
+    uint64_t r;
+    return __builtin_add_overflow(a, b, &r) ? std::numeric_limits<uint64_t>::max() : r;
+  };
+  const std::string type = cfg.contains("type") && cfg.at("type").is_string() ? cfg.at("type").get<std::string>() : "";
+  if (type == "linear") return mul(num("in"), num("out"));
+  if (type == "conv2d") {
+    const uint64_t groups = std::max<uint64_t>(num("groups"), 1);
+    return mul(mul(num("out"), num("in") / groups), mul(num("kernel"), num("kernel")));
+  }
+  if (type == "batch_norm1d" || type == "batch_norm2d") return mul(num("channels"), 2);  // running mean and variance
+  uint64_t total = 0;
+  if (type == "sequential" && cfg.contains("layers") && cfg.at("layers").is_array())
+    for (const json& l : cfg.at("layers")) total = add(total, min_weights(l));
+  if (type == "residual") {
+    if (cfg.contains("block")) total = add(total, min_weights(cfg.at("block")));
+    if (cfg.contains("projection")) total = add(total, min_weights(cfg.at("projection")));
+  }
+  return total;
+}
+
+// Builds the architecture `arch`, whose weights the file holds `file_floats` of (the builder
+// refuses an architecture that needs more, before allocating them).
+std::unique_ptr<nn::Module> build(const fs::path& path, const json& arch,
+                                  uint64_t file_floats = std::numeric_limits<uint64_t>::max()) {
+  if (const uint64_t need = min_weights(arch); need > file_floats)
+    throw ModelFileError(path, "the file does not fit the architecture: " + quoted(keys::kArchitecture) +
+                                   " needs at least " + std::to_string(need) + " weights, the file holds " +
+                                   std::to_string(file_floats));
   Rng rng(0);  // the initial weights are overwritten
   try {
     return nn::module_from_config(arch, rng);
@@ -112,6 +171,157 @@ int parse_format_version(const fs::path& path, const SafeTensorsFile& f) {
   return v;
 }
 
+
+// ---- cross-validation of the metadata fields ---------------------------------------------------
+
+std::string names_str(const std::vector<std::string>& v) { return json(v).dump(); }
+
+// What the preprocessing says about the data the model was trained on.
+struct DataFacts {
+  int64_t width = 0;                     // encoded features per example: the network's input width
+  Task task = Task::Multiclass;
+  std::vector<std::string> class_names;  // empty for regression
+};
+
+// The only place io reads the preprocessing JSON, through its owners' public API (data/); the
+// shapes it knows are those app/source.cpp writes: {"kind": "csv", "preprocessor": <the
+// Preprocessor's to_json()>} and {"kind": "fashion-mnist", "center": c, "scale": s}. Null: no
+// preprocessing (a model saved by a library user), nothing to check against.
+std::optional<DataFacts> data_facts(const fs::path& path, const json& prep) {
+  if (prep.is_null()) return std::nullopt;
+  const std::string bad = "metadata " + quoted(keys::kPreprocessing) + " ";
+  if (!prep.is_object() || !prep.contains("kind") || !prep.at("kind").is_string())
+    throw ModelFileError(path, bad + "is not an object with a string 'kind'");
+  const std::string kind = prep.at("kind").get<std::string>();
+  DataFacts f;
+  if (kind == "csv") {
+    if (!prep.contains("preprocessor")) throw ModelFileError(path, bad + "lacks 'preprocessor'");
+    data::Preprocessor p;
+    try {
+      p = data::Preprocessor::from_json(prep.at("preprocessor"));
+    } catch (const std::exception& e) {
+      throw ModelFileError(path, bad + "is invalid: " + e.what());
+    }
+    f.width = p.num_features();
+    f.task = p.task();
+    if (p.is_classification()) f.class_names = p.class_names();
+    return f;
+  }
+  if (kind == "fashion-mnist") {
+    for (const char* k : {"center", "scale"})
+      if (prep.contains(k) && (!prep.at(k).is_number() || !std::isfinite(prep.at(k).get<double>())))
+        throw ModelFileError(path, bad + "has a '" + k + "' that is not a finite number");
+    if (prep.contains("scale") && !(prep.at("scale").get<double>() > 0))
+      throw ModelFileError(path, bad + "has a 'scale' that is not positive");
+    f.width = 28 * 28;  // data::load_fashion_mnist's rows
+    f.task = Task::Multiclass;
+    const auto& names = data::fashion_mnist_classes();
+    f.class_names.assign(names.begin(), names.end());
+    return f;
+  }
+  throw ModelFileError(path, bad + "has the unknown kind '" + kind + "' (this build knows 'csv' and 'fashion-mnist')");
+}
+
+// The number of outputs of the last linear layer of a config, where the config ends in one
+// (walking into nested sequentials); nullopt when it cannot tell.
+std::optional<int64_t> last_linear_outputs(const json& cfg) {
+  if (!cfg.is_object()) return std::nullopt;
+  const std::string type = cfg.value("type", "");
+  if (type == "linear" && cfg.contains("out") && cfg.at("out").is_number_integer()) return cfg.at("out").get<int64_t>();
+  if (type == "sequential" && cfg.contains("layers") && cfg.at("layers").is_array() && !cfg.at("layers").empty())
+    return last_linear_outputs(cfg.at("layers").back());
+  return std::nullopt;
+}
+
+// The network's output width for inputs of `width` features, found by running it on one row of
+// zeros (architecture-independent: a CNN's first layer reshapes the row). The module is in eval
+// mode. A network that does not take such rows disagrees with the preprocessing.
+int64_t outputs_for_width(const fs::path& path, nn::Module& module, int64_t width) {
+  Tensor out;
+  try {
+    autograd::NoGradGuard ng;
+    out = module.forward(Var(Tensor({1, width}, 0.f))).value();
+  } catch (const std::bad_alloc&) {
+    throw ModelFileError(path, "metadata " + quoted(keys::kArchitecture) + " is too large to run");
+  } catch (const std::exception& e) {
+    throw ModelFileError(path, "metadata " + quoted(keys::kArchitecture) + " does not take the " +
+                                   std::to_string(width) + " input features that " + quoted(keys::kPreprocessing) +
+                                   " encodes (" + e.what() + ")");
+  }
+  if (out.ndim() != 2 || out.dim(0) != 1)
+    throw ModelFileError(path, "metadata " + quoted(keys::kArchitecture) + " gives outputs of shape " +
+                                   shape_str(out.shape()) + " for one example, not (1, k)");
+  // Finite weights can still compute NaN (a negative batch-norm variance, say): every
+  // prediction would then be NaN, silently.
+  if (!out.all_finite())
+    throw ModelFileError(path, "the weights give NaN or infinite outputs for an input of zeros (a negative "
+                               "variance, or weights too large?); refusing a model that cannot predict");
+  return out.dim(1);
+}
+
+// Every metadata field against the others. Each disagreement is one ModelFileError naming the
+// two fields. Runs after the weights are in (it may run the network once).
+void check_consistency(const fs::path& path, const ModelFile& m, const json& arch) {
+  const ModelInfo& info = m.info;
+  const std::string names_key = "metadata " + quoted(keys::kClassNames);
+  const std::string task_key = quoted(keys::kTask) + " (" + to_string(info.task) + ")";
+  const size_t n_names = info.class_names.size();
+
+  // Class names: distinct, and as many as the task allows (none stored is allowed: unknown).
+  std::set<std::string> seen;
+  for (const auto& n : info.class_names)
+    if (!seen.insert(n).second) throw ModelFileError(path, names_key + " has '" + n + "' twice");
+  if (info.task == Task::Regression && n_names != 0)
+    throw ModelFileError(path, names_key + " (" + std::to_string(n_names) + " names) disagrees with " + task_key +
+                                   ": a regression model has no classes");
+  if (info.task == Task::Binary && n_names != 0 && n_names != 2)
+    throw ModelFileError(path, names_key + " (" + std::to_string(n_names) + " names) disagrees with " + task_key +
+                                   ": a binary model has 2 classes");
+  if (info.task == Task::Multiclass && n_names == 1)
+    throw ModelFileError(path, names_key + " (1 name) disagrees with " + task_key + ": a multi-class model has 2 or more");
+
+  // The preprocessing: the same task and classes (in the same order: label i is class i), and
+  // as many input features as the network takes.
+  const std::optional<DataFacts> data = data_facts(path, info.preprocessing);
+  if (data) {
+    if (data->task != info.task)
+      throw ModelFileError(path, "metadata " + task_key + " disagrees with " + quoted(keys::kPreprocessing) + " (" +
+                                     to_string(data->task) + ")");
+    if (data->class_names != info.class_names)
+      throw ModelFileError(path, names_key + " " + names_str(info.class_names) + " disagrees with " +
+                                     quoted(keys::kPreprocessing) + ", whose classes are " +
+                                     names_str(data->class_names) + " (names and order must agree)");
+  }
+
+  // The network's outputs: one for regression and binary (a logit), one per class otherwise.
+  std::optional<int64_t> outputs;
+  if (data) outputs = outputs_for_width(path, *m.module, data->width);
+  else outputs = last_linear_outputs(arch);
+  if (outputs) {
+    const std::string arch_key = "metadata " + quoted(keys::kArchitecture) + " (" + std::to_string(*outputs) + " output" +
+                                 (*outputs == 1 ? "" : "s") + ")";
+    if (info.task != Task::Multiclass && *outputs != 1)
+      throw ModelFileError(path, arch_key + " disagrees with " + task_key + ", which needs 1 output");
+    if (info.task == Task::Multiclass && *outputs < 2)
+      throw ModelFileError(path, arch_key + " disagrees with " + task_key + ", which needs 2 or more");
+    if (info.task == Task::Multiclass && n_names != 0 && static_cast<size_t>(*outputs) != n_names)
+      throw ModelFileError(path, arch_key + " disagrees with " + names_key.substr(9) + " (" + std::to_string(n_names) +
+                                     " names)");
+  }
+
+  // A calibrator maps a binary model's positive-class score; it is meaningless elsewhere.
+  if (!info.calibrator.is_null()) {
+    if (info.task != Task::Binary)
+      throw ModelFileError(path, "metadata " + quoted(keys::kCalibrator) + " disagrees with " + task_key +
+                                     ": only a binary model can have a calibrator");
+    try {
+      (void)eval::calibrator_from_json(info.calibrator);
+    } catch (const std::exception& e) {
+      throw ModelFileError(path, "metadata " + quoted(keys::kCalibrator) + " is invalid: " + e.what());
+    }
+  }
+}
+
 }  // namespace
 
 void save_model(const fs::path& path, nn::Module& module, const ModelInfo& info) {
@@ -135,7 +345,7 @@ void save_model(const fs::path& path, nn::Module& module, const ModelInfo& info)
       {keys::kCalibrator, dump_json(path, keys::kCalibrator, info.calibrator)},
       {keys::kExtra, dump_json(path, keys::kExtra, info.extra)},
   };
-  write_safetensors(path, tensors, meta);
+  write_safetensors(path, tensors, meta, /*checksums=*/true);
 }
 
 void save_model(const fs::path& path, const ModelFile& file) {
@@ -143,12 +353,17 @@ void save_model(const fs::path& path, const ModelFile& file) {
   save_model(path, *file.module, file.info);
 }
 
-ModelFile load_model(const fs::path& path) {
-  const SafeTensorsFile f = read_safetensors(path);
+ModelFile load_model(const fs::path& path) { return load_model(path, read_safetensors(path)); }
+
+ModelFile load_model(const fs::path& path, const SafeTensorsFile& f) {
   ModelFile out;
   out.format_version = parse_format_version(path, f);
-  // Format version 1 is the only one so far; a later version that changes the metadata
-  // converts older files here, so that they keep loading.
+  // Version 2 added the checksums and nothing else: a version-1 file has none and loads
+  // without that check; from version 2 on they are required (read_safetensors verified them).
+  // A later version that changes the metadata converts older files here.
+  if (out.format_version >= 2 && !f.has_checksums)
+    throw ModelFileError(path, "format version " + std::to_string(out.format_version) + " requires '" + keys::kChecksums +
+                                   "' in __metadata__, which is missing: the file is corrupt or was edited by hand");
   if (auto it = f.metadata.find(keys::kLibraryVersion); it != f.metadata.end()) out.library_version = it->second;
 
   auto task = f.metadata.find(keys::kTask);
@@ -173,10 +388,12 @@ ModelFile load_model(const fs::path& path) {
   out.info.calibrator = parse_meta(path, f, keys::kCalibrator, false);
   out.info.extra = parse_meta(path, f, keys::kExtra, false);
 
-  out.module = build(path, parse_meta(path, f, keys::kArchitecture, true));
+  const json arch = parse_meta(path, f, keys::kArchitecture, true);
+  out.module = build(path, arch, file_floats(f));
   Slots slots = slots_of(*out.module);
   check_and_copy(path, f, slots);
   out.module->set_training(false);
+  check_consistency(path, out, arch);
   return out;
 }
 
@@ -186,7 +403,7 @@ void load_weights(const fs::path& path, nn::Module& module) {
   if (f.metadata.count(keys::kArchitecture)) {
     // Compare both architectures as the factory rebuilds them, so that a setting config()
     // records but the factory does not use cannot make equal architectures differ.
-    const json theirs = build(path, parse_meta(path, f, keys::kArchitecture, true))->config();
+    const json theirs = build(path, parse_meta(path, f, keys::kArchitecture, true), file_floats(f))->config();
     const json ours = build(path, module.config())->config();
     if (theirs != ours)
       throw ModelFileError(

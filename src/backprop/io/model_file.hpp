@@ -21,8 +21,9 @@
 namespace bp::io {
 
 // The model-file format this build writes. It reads every version from 1 up to this one;
-// a file of a newer version is refused with a message saying so.
-inline constexpr int kFormatVersion = 1;
+// a file of a newer version is refused with a message saying so. Version 2 added the
+// checksums (kChecksumsKey, required from 2 on); version-1 files load without that check.
+inline constexpr int kFormatVersion = 2;
 
 // The library version recorded in the files this build writes (informational only; loading
 // never depends on it). Keep in step with project(VERSION) in CMakeLists.txt.
@@ -35,7 +36,7 @@ inline constexpr const char* kLibraryVersion = "0.1.0";
 // The __metadata__ keys of a model file (all values are strings; the structured ones hold
 // JSON text).
 namespace keys {
-inline constexpr const char* kFormatVersion = "backprop.format_version";    // "1"
+inline constexpr const char* kFormatVersion = "backprop.format_version";    // "2"
 inline constexpr const char* kLibraryVersion = "backprop.library_version";  // "0.1.0"
 inline constexpr const char* kArchitecture = "backprop.architecture";       // JSON: Module::config()
 inline constexpr const char* kTask = "backprop.task";                       // "multiclass", …
@@ -43,10 +44,12 @@ inline constexpr const char* kClassNames = "backprop.class_names";          // J
 inline constexpr const char* kPreprocessing = "backprop.preprocessing";     // JSON (null if none)
 inline constexpr const char* kCalibrator = "backprop.calibrator";           // JSON (null if none)
 inline constexpr const char* kExtra = "backprop.extra";                     // JSON (null if none)
+inline constexpr const char* kChecksums = kChecksumsKey;                    // JSON; see safetensors.hpp
 }  // namespace keys
 
-// Everything a model file holds besides the module. io does not interpret the JSON parts:
-// their owners (data/ for preprocessing, eval/ for the calibrator) do.
+// Everything a model file holds besides the module. The JSON parts belong to their owners
+// (data/ for preprocessing, eval/ for the calibrator); load_model only checks them, through
+// those owners' public API, against the task, the class names and the architecture.
 struct ModelInfo {
   Task task = Task::Multiclass;
   std::vector<std::string> class_names;  // index = class id; empty for regression or if unknown
@@ -70,11 +73,16 @@ struct ModelFile {
 void save_model(const std::filesystem::path& path, nn::Module& module, const ModelInfo& info);
 void save_model(const std::filesystem::path& path, const ModelFile& file);
 
-// Reads `path`, checks everything (container, format version, metadata, architecture, that
-// the tensors are exactly the architecture's parameters and buffers with their shapes, that
-// every weight is finite), rebuilds the module with nn::module_from_config and copies the
-// weights in. The module comes back in eval mode (set_training(false)). Throws ModelFileError.
+// Reads `path`, checks everything (container, checksums, format version, metadata, architecture,
+// that the tensors are exactly the architecture's parameters and buffers with their shapes,
+// that every weight is finite, and that the metadata fields agree with each other: see
+// docs/model-files.md), rebuilds the module with nn::module_from_config and copies the weights
+// in. The module comes back in eval mode (set_training(false)). Throws ModelFileError.
 ModelFile load_model(const std::filesystem::path& path);
+
+// The same from a container already read (read_safetensors / parse_safetensors); `path` names
+// it in messages.
+ModelFile load_model(const std::filesystem::path& path, const SafeTensorsFile& file);
 
 // Loads the weights of `path` into an existing module, which must have exactly the file's
 // tensors with their shapes; if the file records an architecture, it must equal

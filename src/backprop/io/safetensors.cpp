@@ -15,6 +15,7 @@
 #include <limits>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <zlib.h>
 
 namespace bp::io {
 
@@ -80,11 +81,95 @@ size_t pread_full(int fd, void* buf, size_t n, uint64_t offset, int& err) {
   return got;
 }
 
-struct Entry {
-  std::string name;
-  Shape shape;
-  uint64_t begin = 0, end = 0;
+using Entry = HeaderEntry;
+
+// Reads n bytes at offset into buf; returns how many it got (fewer: end of input, or err set).
+using ReadAt = std::function<size_t(void* buf, size_t n, uint64_t offset, int& err)>;
+
+void put_u64(std::string& out, uint64_t v) {
+  unsigned char b[8];
+  store_u64_le(v, b);
+  out.append(reinterpret_cast<const char*>(b), 8);
+}
+
+void put_str(std::string& out, const std::string& s) {
+  put_u64(out, s.size());
+  out += s;
+}
+
+std::string hex32(uint32_t v) {
+  static const char* digits = "0123456789abcdef";
+  std::string s(8, '0');
+  for (int i = 7; i >= 0; --i, v >>= 4) s[static_cast<size_t>(i)] = digits[v & 0xf];
+  return s;
+}
+
+// A checksum as written: exactly 8 lowercase hexadecimal digits.
+bool parse_hex32(const json& j, uint32_t& out) {
+  if (!j.is_string()) return false;
+  const std::string& s = j.get_ref<const std::string&>();
+  if (s.size() != 8) return false;
+  out = 0;
+  for (char c : s) {
+    int d;
+    if (c >= '0' && c <= '9') d = c - '0';
+    else if (c >= 'a' && c <= 'f') d = c - 'a' + 10;
+    else return false;
+    out = (out << 4) | static_cast<uint32_t>(d);
+  }
+  return true;
+}
+
+// The CRC-32 of a tensor's bytes as the file holds them (little-endian float32).
+uint32_t tensor_crc(const Tensor& t) {
+  if constexpr (std::endian::native == std::endian::little) {
+    return crc32_of(t.data(), static_cast<size_t>(t.numel()) * 4);
+  } else {
+    uint32_t crc = 0;
+    std::vector<float> chunk;
+    for (int64_t i = 0; i < t.numel(); i += 4096) {
+      const int64_t n = std::min<int64_t>(4096, t.numel() - i);
+      chunk.assign(t.data() + i, t.data() + i + n);
+      floats_le_inplace(chunk.data(), n);
+      crc = crc32_of(chunk.data(), static_cast<size_t>(n) * 4, crc);
+    }
+    return crc;
+  }
+}
+
+// The checksums entry, parsed: the header's and each tensor's CRC-32.
+struct Checksums {
+  uint32_t header = 0;
+  std::map<std::string, uint32_t> tensors;
 };
+
+Checksums parse_checksums(const fs::path& path, const std::string& text) {
+  const std::string bad = std::string("metadata '") + kChecksumsKey + "' ";
+  json j;
+  try {
+    j = json::parse(text);
+  } catch (const json::exception& e) {
+    throw ModelFileError(path, bad + "is not valid JSON (" + e.what() + "): the file is corrupt");
+  }
+  if (!j.is_object() || !j.contains("algorithm") || !j.contains("header") || !j.contains("tensors"))
+    throw ModelFileError(path, bad + "must be an object with 'algorithm', 'header' and 'tensors': the file is corrupt");
+  if (j.at("algorithm") != "crc32")
+    throw ModelFileError(path, bad + "names the algorithm " + j.at("algorithm").dump() +
+                                   "; this build of backprop knows only \"crc32\"");
+  Checksums c;
+  if (!parse_hex32(j.at("header"), c.header))
+    throw ModelFileError(path, bad + "has a header checksum that is not 8 hexadecimal digits: the file is corrupt");
+  const json& t = j.at("tensors");
+  if (!t.is_object()) throw ModelFileError(path, bad + "has 'tensors' that is not an object: the file is corrupt");
+  for (const auto& [name, v] : t.items()) {
+    uint32_t crc = 0;
+    if (!parse_hex32(v, crc))
+      throw ModelFileError(path, bad + "has a checksum for tensor '" + name +
+                                     "' that is not 8 hexadecimal digits: the file is corrupt");
+    c.tensors[name] = crc;
+  }
+  return c;
+}
 
 std::string offsets_str(uint64_t b, uint64_t e) { return "[" + std::to_string(b) + ", " + std::to_string(e) + "]"; }
 
@@ -137,26 +222,44 @@ const Tensor* SafeTensorsFile::find(const std::string& name) const {
   return nullptr;
 }
 
-SafeTensorsFile read_safetensors(const fs::path& path) {
-  Fd f(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (f.fd < 0) {
-    const int e = errno;
-    throw ModelFileError(path, "cannot open: " + errno_text(e));
+uint32_t crc32_of(const void* data, size_t size, uint32_t crc) {
+  if (size == 0) return crc;  // zlib returns 0 for a null buffer, whatever `crc` is
+  return static_cast<uint32_t>(::crc32_z(crc, static_cast<const Bytef*>(data), size));
+}
+
+std::string header_digest_bytes(const std::map<std::string, std::string>& metadata,
+                                const std::vector<HeaderEntry>& entries) {
+  std::string out;
+  for (const auto& [k, v] : metadata) {  // std::map: byte order of the keys
+    if (k == kChecksumsKey) continue;
+    put_str(out, k);
+    put_str(out, v);
   }
-  struct stat st {};
-  if (::fstat(f.fd, &st) != 0) {
-    const int e = errno;
-    throw ModelFileError(path, "cannot stat: " + errno_text(e));
+  std::vector<const HeaderEntry*> by_name;
+  for (const auto& e : entries) by_name.push_back(&e);
+  std::sort(by_name.begin(), by_name.end(), [](const HeaderEntry* a, const HeaderEntry* b) { return a->name < b->name; });
+  for (const HeaderEntry* e : by_name) {
+    put_str(out, e->name);
+    put_str(out, "F32");
+    put_u64(out, e->shape.size());
+    for (int64_t d : e->shape) put_u64(out, static_cast<uint64_t>(d));
+    put_u64(out, e->begin);
+    put_u64(out, e->end);
   }
-  if (!S_ISREG(st.st_mode)) throw ModelFileError(path, "not a regular file");
-  const uint64_t file_size = static_cast<uint64_t>(st.st_size);
+  return out;
+}
+
+namespace {
+
+// The reader proper, over any source of bytes of a known size.
+SafeTensorsFile read_impl(const fs::path& path, uint64_t file_size, const ReadAt& read_at, bool verify) {
   if (file_size < 8)
     throw ModelFileError(path, "too short to be a safetensors file (" + std::to_string(file_size) +
                                    " bytes; the header length alone takes 8)");
 
   int err = 0;
   unsigned char len_bytes[8];
-  if (pread_full(f.fd, len_bytes, 8, 0, err) != 8)
+  if (read_at(len_bytes, 8, 0, err) != 8)
     throw ModelFileError(path, "cannot read the header length: " + (err ? errno_text(err) : "unexpected end of file"));
   const uint64_t header_len = load_u64_le(len_bytes);
   if (header_len > kMaxHeaderBytes)
@@ -169,7 +272,7 @@ SafeTensorsFile read_safetensors(const fs::path& path) {
     throw ModelFileError(path, "header is not a JSON object (" + std::to_string(header_len) + " bytes)");
 
   std::string header(header_len, '\0');
-  if (pread_full(f.fd, header.data(), header_len, 8, err) != header_len)
+  if (read_at(header.data(), header_len, 8, err) != header_len)
     throw ModelFileError(path, "cannot read the header: " + (err ? errno_text(err) : "unexpected end of file"));
 
   // Duplicate keys are an error (the spec forbids them; a JSON parser would keep one silently).
@@ -238,18 +341,80 @@ SafeTensorsFile read_safetensors(const fs::path& path) {
   }
   if (pos != buffer) throw ModelFileError(path, std::to_string(buffer - pos) + " trailing bytes after the last tensor");
 
+  // The checksums: the header's first (so that damage there is reported as such), then each
+  // tensor's as it is read. Each tensor must have exactly one.
+  Checksums sums;
+  if (auto it = out.metadata.find(kChecksumsKey); it != out.metadata.end()) {
+    sums = parse_checksums(path, it->second);
+    out.has_checksums = true;
+    out.metadata.erase(it);
+    for (const Entry& e : entries)
+      if (!sums.tensors.count(e.name))
+        throw ModelFileError(path, "tensor '" + e.name + "' has no checksum in '" + kChecksumsKey +
+                                       "': the file is corrupt or was edited by hand");
+    if (sums.tensors.size() != entries.size())
+      for (const auto& item : sums.tensors) {
+        const std::string& name = item.first;
+        if (std::none_of(entries.begin(), entries.end(), [&](const Entry& e) { return e.name == name; }))
+          throw ModelFileError(path, "'" + std::string(kChecksumsKey) + "' has a checksum for tensor '" + name +
+                                         "', which the file does not have: the file is corrupt or was edited by hand");
+      }
+    if (verify) {
+      const std::string digest = header_digest_bytes(out.metadata, entries);
+      const uint32_t crc = crc32_of(digest.data(), digest.size());
+      if (crc != sums.header)
+        throw ModelFileError(path, "the header fails its checksum (stored " + hex32(sums.header) + ", computed " +
+                                       hex32(crc) + "): the file is corrupt or its metadata was edited by hand");
+    }
+  }
+
   const uint64_t data_start = 8 + header_len;
   for (const Entry& e : entries) {
     Tensor t = Tensor::empty(e.shape);
     const size_t bytes = static_cast<size_t>(e.end - e.begin);
-    if (pread_full(f.fd, t.data(), bytes, data_start + e.begin, err) != bytes)
+    if (read_at(t.data(), bytes, data_start + e.begin, err) != bytes)
       throw ModelFileError(
           path, "cannot read tensor '" + e.name +
                     "': " + (err ? errno_text(err) : "unexpected end of file (did it change while being read?)"));
+    if (out.has_checksums && verify && crc32_of(t.data(), bytes) != sums.tensors.at(e.name))
+      throw ModelFileError(path, "tensor '" + e.name + "' fails its checksum: the file is corrupt");
     floats_le_inplace(t.data(), t.numel());
     out.tensors.emplace_back(e.name, std::move(t));
   }
   return out;
+}
+
+}  // namespace
+
+SafeTensorsFile read_safetensors(const fs::path& path) {
+  Fd f(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (f.fd < 0) {
+    const int e = errno;
+    throw ModelFileError(path, "cannot open: " + errno_text(e));
+  }
+  struct stat st {};
+  if (::fstat(f.fd, &st) != 0) {
+    const int e = errno;
+    throw ModelFileError(path, "cannot stat: " + errno_text(e));
+  }
+  if (!S_ISREG(st.st_mode)) throw ModelFileError(path, "not a regular file");
+  return read_impl(path, static_cast<uint64_t>(st.st_size),
+                   [&](void* buf, size_t n, uint64_t offset, int& err) { return pread_full(f.fd, buf, n, offset, err); },
+                   true);
+}
+
+SafeTensorsFile parse_safetensors(const void* data, size_t size, const fs::path& name, bool verify_checksums) {
+  const auto* bytes = static_cast<const unsigned char*>(data);
+  return read_impl(
+      name, size,
+      [&](void* buf, size_t n, uint64_t offset, int& err) -> size_t {
+        err = 0;
+        if (offset >= size) return 0;
+        const size_t got = std::min<uint64_t>(n, size - offset);
+        if (got > 0) std::memcpy(buf, bytes + offset, got);
+        return got;
+      },
+      verify_checksums);
 }
 
 void atomic_write(const fs::path& path, const std::function<void(const ByteSink& put)>& fill) {
@@ -264,21 +429,37 @@ void atomic_write(const fs::path& path, const std::function<void(const ByteSink&
 }
 
 void write_safetensors(const fs::path& path, const NamedTensors& tensors,
-                       const std::map<std::string, std::string>& metadata) {
+                       const std::map<std::string, std::string>& metadata, bool checksums) {
+  if (metadata.count(kChecksumsKey))
+    throw ModelFileError(path, std::string("the metadata key '") + kChecksumsKey + "' is reserved for the checksums");
   // Header: __metadata__ first, then the tensors in data order (readers accept any order).
   nlohmann::ordered_json h = nlohmann::ordered_json::object();
-  if (!metadata.empty()) {
+  if (!metadata.empty() || checksums) {
     auto& m = h["__metadata__"] = nlohmann::ordered_json::object();
     for (const auto& [k, v] : metadata) m[k] = v;
   }
   uint64_t offset = 0;
+  std::vector<HeaderEntry> entries;
   for (const auto& [name, t] : tensors) {
     if (name.empty() || name == "__metadata__") throw ModelFileError(path, "cannot save a tensor named '" + name + "'");
     if (h.contains(name)) throw ModelFileError(path, "cannot save two tensors named '" + name + "'");
     if (!t.defined()) throw ModelFileError(path, "tensor '" + name + "' is undefined");
     const uint64_t bytes = static_cast<uint64_t>(t.numel()) * 4;
     h[name] = {{"dtype", "F32"}, {"shape", t.shape()}, {"data_offsets", {offset, offset + bytes}}};
+    entries.push_back({name, t.shape(), offset, offset + bytes});
     offset += bytes;
+  }
+  if (checksums) {
+    nlohmann::ordered_json sums = nlohmann::ordered_json::object();
+    for (const auto& [name, t] : tensors) sums[name] = hex32(tensor_crc(t));
+    const std::string digest = header_digest_bytes(metadata, entries);
+    nlohmann::ordered_json c = {
+        {"algorithm", "crc32"}, {"header", hex32(crc32_of(digest.data(), digest.size()))}, {"tensors", sums}};
+    try {
+      h["__metadata__"][kChecksumsKey] = c.dump(-1, ' ', false, nlohmann::json::error_handler_t::strict);
+    } catch (const nlohmann::json::exception& e) {
+      throw ModelFileError(path, std::string("a tensor name is not valid UTF-8 (") + e.what() + ")");
+    }
   }
   std::string header;
   try {
