@@ -1,8 +1,11 @@
-// A pool of worker threads that sleep (block) between jobs, for the loops that split work
-// across threads (convolution, pooling and normalisation over the batch). Why not OpenMP:
-// libgomp's idle threads busy-wait, and on a shared two-core machine they starve the BLAS's
-// own threads and everyone else's (LeNet training at 2 threads fell below its 1-thread speed).
+// The library's threads: the count (shared with the BLAS), the guard that changes it for a
+// scope, the sleeping worker pool, and the one rule for when a loop is worth splitting.
+// backend.hpp says why the pool sleeps rather than spins (OpenMP) and why jobs hold the
+// BLAS at one thread.
+#include <cblas.h>
+
 #include <algorithm>
+#include <atomic>
 #include <condition_variable>
 #include <functional>
 #include <mutex>
@@ -14,6 +17,16 @@
 namespace bp::backend {
 
 namespace {
+
+// 0 until the program sets a count: then OpenBLAS's own choice stands (its environment
+// variables, or one thread per core).
+std::atomic<int> g_threads{0};
+
+void set_count(int n) {
+  g_threads.store(n, std::memory_order_relaxed);
+  openblas_set_num_threads(n);
+}
+
 class Pool {
  public:
   ~Pool() {
@@ -33,6 +46,9 @@ class Pool {
       const int id = static_cast<int>(workers_.size()) + 1;
       workers_.emplace_back([this, id] { loop(id); });
     }
+    // The bodies may call gemm: the BLAS stays at one thread until the last one returns.
+    const int blas_threads = num_threads();
+    if (blas_threads > 1) openblas_set_num_threads(1);
     body_ = &body;
     active_ = nt;
     pending_ = nt - 1;
@@ -45,6 +61,7 @@ class Pool {
     lk.lock();
     done_.wait(lk, [&] { return pending_ == 0; });
     body_ = nullptr;
+    if (blas_threads > 1) openblas_set_num_threads(blas_threads);
   }
 
   static thread_local bool t_inside;
@@ -82,9 +99,26 @@ Pool& pool() {
   return p;
 }
 
-// Below this many values touched, a fork/join costs more than it saves.
-constexpr int64_t kParallelWork = 1 << 15;
 }  // namespace
+
+void set_num_threads(int n) {
+  if (n <= 0) n = static_cast<int>(std::thread::hardware_concurrency());
+  set_count(std::max(n, 1));
+}
+
+int num_threads() {
+  const int n = g_threads.load(std::memory_order_relaxed);
+  return n > 0 ? n : std::max(openblas_get_num_threads(), 1);
+}
+
+// Saves the count in force (OpenBLAS's own choice if the program set none) and restores
+// exactly that number.
+ThreadCount::ThreadCount(int n) : saved_(num_threads()) { set_num_threads(n); }
+ThreadCount::~ThreadCount() { set_count(saved_); }
+
+bool in_pool_job() { return Pool::t_inside; }
+
+bool parallel_worth(int64_t work) { return work >= kParallelWork && num_threads() > 1 && !Pool::t_inside; }
 
 void run_threads(int nt, const std::function<void(int)>& body) {
   if (nt <= 1 || Pool::t_inside) {
@@ -95,8 +129,8 @@ void run_threads(int nt, const std::function<void(int)>& body) {
 }
 
 void parallel_for(int64_t n, int64_t work, const std::function<void(int64_t, int64_t)>& f) {
-  const int nt = static_cast<int>(std::clamp<int64_t>(backend::num_threads(), 1, std::max<int64_t>(n, 1)));
-  if (nt <= 1 || work < kParallelWork) {
+  const int nt = parallel_worth(work) ? static_cast<int>(std::min<int64_t>(num_threads(), std::max<int64_t>(n, 1))) : 1;
+  if (nt <= 1) {
     f(0, n);
     return;
   }
