@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <filesystem>
 #include <mutex>
 #include <set>
@@ -96,17 +97,47 @@ TEST(ParallelRule, SerialBelowTheThreshold) {
   EXPECT_EQ(*r.threads.begin(), std::this_thread::get_id());
 }
 
+// Above the threshold the two ranges run at the same time on two threads: the range that
+// starts at 0 waits until the other has started, which only another thread can do (a thread
+// busy with range 0 cannot claim range 1). The pool lets the caller run every range itself
+// when no worker comes in time, so without the wait both could run on the caller.
 TEST(ParallelRule, ParallelAtTheThresholdOnTwoThreads) {
   backend::ThreadCount two(2);
   EXPECT_TRUE(backend::parallel_worth(backend::kParallelWork));
   Ranges r;
-  backend::parallel_for(1001, backend::kParallelWork, [&](int64_t b, int64_t e) { r.add(b, e); });
+  std::atomic<bool> second_started{false}, timed_out{false};
+  backend::parallel_for(1001, backend::kParallelWork, [&](int64_t b, int64_t e) {
+    r.add(b, e);
+    if (b != 0) {
+      second_started = true;
+      return;
+    }
+    const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while (!second_started) {
+      if (std::chrono::steady_clock::now() > give_up) {
+        timed_out = true;
+        return;
+      }
+      std::this_thread::yield();
+    }
+  });
+  EXPECT_FALSE(timed_out) << "the second range never ran beside the first";
   ASSERT_EQ(r.ranges.size(), 2u);
   std::sort(r.ranges.begin(), r.ranges.end());
   EXPECT_EQ(r.ranges[0], (std::pair<int64_t, int64_t>{0, 500}));
   EXPECT_EQ(r.ranges[1], (std::pair<int64_t, int64_t>{500, 1001}));
-  EXPECT_EQ(r.threads.size(), 2u);  // the caller and one pool worker
-  EXPECT_TRUE(r.threads.count(std::this_thread::get_id()));
+  EXPECT_EQ(r.threads.size(), 2u);
+}
+
+// A worker that has not been scheduled yet delays nothing: whatever thread runs a task, every
+// task runs exactly once, and run_threads returns only when all have.
+TEST(ParallelRule, EveryTaskRunsOnce) {
+  backend::ThreadCount three(3);
+  for (int round = 0; round < 200; ++round) {
+    std::vector<std::atomic<int>> runs(3);
+    backend::run_threads(3, [&](int t) { ++runs[t]; });
+    for (int t = 0; t < 3; ++t) ASSERT_EQ(runs[t], 1) << "round " << round << " task " << t;
+  }
 }
 
 TEST(ParallelRule, NoMoreRangesThanItems) {
