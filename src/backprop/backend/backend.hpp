@@ -39,7 +39,7 @@ const char* blas_info();
 // restores the previous count when the scope ends. No op changes it.
 //
 // GEMMs inside a job. While a pool job runs, the backend holds the BLAS at one thread (and
-// restores it when the job's last body returns): a job's bodies may call gemm, and each body
+// restores it when the job's last task returns): a job's tasks may call gemm, and each task
 // already owns a core, so a multi-threaded BLAS inside would oversubscribe them. Ops that
 // split a batch of GEMMs over threads just call gemm inside run_threads / parallel_for.
 
@@ -67,18 +67,22 @@ class ThreadCount {
 // The one "is this worth a thread" rule. Work is counted in values read or written by a
 // streaming loop (multiply-adds for a compute-bound one, which only errs towards splitting
 // work that is long anyway). Measured on the 2-core machine under load (docs/performance.md):
-// a fork/join on the sleeping pool costs 6-7 µs (a futex wake, the other core's scheduling,
-// the join), and a vectorised loop streams about 8 values per ns, so 64K values take ~8 µs
-// alone and a split saves at best half of it: below this a split gains nothing.
+// a fork/join on the sleeping pool costs 6-7 µs when the worker takes part (a futex wake,
+// the other core's scheduling, the join), and a vectorised loop streams about 8 values per
+// ns, so 64K values take ~8 µs alone and a split saves at best half of it: below this a
+// split gains nothing.
 constexpr int64_t kParallelWork = int64_t{1} << 16;
-// True iff splitting `work` steps pays: more than one thread set, work >= kParallelWork, and
+// True iff splitting `work` values pays: more than one thread set, work >= kParallelWork, and
 // the caller is not itself a pool job (a nested split runs serially: the cores are taken).
 bool parallel_worth(int64_t work);
-// True on a thread that is running a pool job's body (the caller's body(0) included).
+// True on a thread that is running a pool job's task (the calling thread included).
 bool in_pool_job();
 
-// Runs body(t) for t = 0..nt−1 on the pool, t = 0 on the calling thread, and returns when all
-// have; serially (in order) if nt <= 1 or the caller is a pool job. body must not throw.
+// Runs body(t) once for each t = 0..nt−1 and returns when all have: on the calling thread
+// and the pool's workers, each task going to whichever thread claims it first (a worker that
+// the machine has not scheduled yet delays nothing: the caller runs its tasks). Serially, in
+// order, if nt <= 1 or the caller is a pool job. body must not throw, and what body(t)
+// computes must not depend on the thread that runs it (thread-local scratch is fine).
 // Callers decide nt with parallel_worth; parallel_for does that itself.
 void run_threads(int nt, const std::function<void(int)>& body);
 // Splits [0, n) into one contiguous range per thread (at most num_threads(), at most n) and

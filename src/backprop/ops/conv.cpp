@@ -19,9 +19,9 @@
 //
 // Threads: samples are split across the backend's threads (backend::run_threads) when the
 // work is worth it (backend::parallel_worth), each thread running its GEMMs serially (the
-// backend holds the BLAS at one thread during a pool job). Each thread
-// accumulates dW and db into its own buffer; the buffers are summed at the end (thread 0
-// writes into the gradient).
+// backend holds the BLAS at one thread during a pool job). Slice t of the batch accumulates
+// dW and db into its own buffer (slice 0 into the gradient itself); the buffers are summed at
+// the end in slice order, so which thread ran which slice does not change the result.
 #include <algorithm>
 #include <cstring>
 #include <vector>
@@ -288,7 +288,7 @@ int batch_threads(const Geo& g) {
   return static_cast<int>(std::clamp<int64_t>(backend::num_threads(), 1, std::max<int64_t>(g.N, 1)));
 }
 
-// Runs body(first, last, thread) on contiguous slices of the batch, one per thread, on the
+// Runs body(first, last, slice) on nt contiguous slices of the batch, as tasks of the
 // backend's pool (which holds the BLAS at one thread meanwhile, see backend.hpp).
 template <class F>
 void for_batch(int64_t N, int nt, F&& body) {
