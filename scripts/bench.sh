@@ -6,8 +6,8 @@
 #   batch 1:   PyTorch / ours latency
 # Usage: sh scripts/bench.sh [REPEATS (default 3)] [THREADS (default 1,2)]
 # Environment: BENCH_ROUNDS, BENCH_BATCHES (timed rounds of batches per run), NO_BUILD=1,
-# BENCH_BUILD=DIR (an existing build folder to run instead of ./build, e.g. one configured
-# with -DBACKPROP_OPENBLAS=openmp; implies NO_BUILD).
+# BENCH_BUILD=DIR (an existing build folder to run instead of ./build, e.g. another commit's;
+# implies NO_BUILD).
 set -e
 cd "$(dirname "$0")/.."
 REPEATS="${1:-3}"

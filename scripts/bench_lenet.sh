@@ -6,10 +6,12 @@
 # each side's best thread count. Memory: peak resident set of the same 300 training steps.
 # Both run in the caller's environment. (PyTorch's two-thread numbers collapse whenever another
 # process runs: its OpenMP threads busy-wait. OMP_WAIT_POLICY=passive helps it; ours does not
-# use OpenMP threads, see ops/conv_ops.hpp, detail::run_threads.)
+# use OpenMP threads, see backend/backend.hpp, the pool.)
+# Environment: BENCH_BUILD=DIR runs DIR/bench_lenet instead of ./build's (e.g. another commit's).
 set -e
 cd "$(dirname "$0")/.."
-[ -x build/bench_lenet ] || sh scripts/build.sh
+BUILD="${BENCH_BUILD:-build}"
+[ -x "$BUILD/bench_lenet" ] || sh scripts/build.sh
 PY=${PY:-/usr/bin/python3}
 STEPS=${STEPS:-50}
 REPEATS=${REPEATS:-5}
@@ -17,7 +19,7 @@ out=$(mktemp)
 trap 'rm -f "$out"' EXIT
 echo "machine: $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg); OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-unset}"
 for t in 1 2; do
-  ./build/bench_lenet --threads "$t" --steps "$STEPS" --repeats "$REPEATS" | sed 's/^/ours /' | tee -a "$out"
+  "$BUILD/bench_lenet" --threads "$t" --steps "$STEPS" --repeats "$REPEATS" | sed 's/^/ours /' | tee -a "$out"
   "$PY" bench/peer_lenet.py --threads "$t" --steps "$STEPS" --repeats "$REPEATS" | sed 's/^/torch /' | tee -a "$out"
 done
 echo "best thread count each, ours / PyTorch:"
@@ -27,6 +29,6 @@ awk '{ split($3, t, "="); split($4, v, "="); k = $1 " " $2
              printf "  %-9s ours %9.1f (%s thr)  torch %9.1f (%s thr)  ratio %.2f\n", p[2], best[m], thr[m], best[o], thr[o], best[m] / best[o] } }' "$out" | sort
 
 echo "peak resident memory, 300 training steps at 1 thread (Maximum resident set size):"
-ours=$(/usr/bin/time -v ./build/bench_lenet --threads 1 --steps 300 --repeats 1 --train-only 2>&1 >/dev/null | awk '/Maximum resident/ {print $6}')
+ours=$(/usr/bin/time -v "$BUILD/bench_lenet" --threads 1 --steps 300 --repeats 1 --train-only 2>&1 >/dev/null | awk '/Maximum resident/ {print $6}')
 torch=$(/usr/bin/time -v "$PY" bench/peer_lenet.py --threads 1 --steps 300 --repeats 1 --train-only 2>&1 >/dev/null | awk '/Maximum resident/ {print $6}')
 echo "  ours ${ours} KiB  torch ${torch} KiB  ratio $(awk -v a="$ours" -v b="$torch" 'BEGIN { printf "%.2f", a / b }')"

@@ -2,7 +2,7 @@
 # Installs the Debian 12 packages that backprop needs to build, test and run its main job,
 # skipping the ones already present. Runs apt-get as root, through sudo when needed.
 set -e
-PKGS="build-essential cmake pkg-config libopenblas-dev libopenblas-pthread-dev libomp-dev zlib1g-dev nlohmann-json3-dev libcli11-dev \
+PKGS="build-essential cmake pkg-config libopenblas-dev libopenblas-pthread-dev zlib1g-dev nlohmann-json3-dev libcli11-dev \
 libcairo2-dev libgtest-dev dataset-fashion-mnist"
 missing=""
 for p in $PKGS; do

@@ -71,23 +71,25 @@ TEST(Gemm, ZeroInnerDimensionScalesC) {
 
 namespace {
 
-// Batch-1 products (m <= 4) may be split across threads by columns (with a BLAS that shares
-// OpenMP's pool); the result must not depend on the thread count.
+// Batch-1 products (m <= 4) at any thread count: the same numbers, and the reference's.
 TEST(Gemm, SmallMSameResultWithAnyThreadCount) {
   std::mt19937 rng(3);
   std::uniform_real_distribution<float> u(-1, 1);
-  const int n = 300, k = 784;  // n not a multiple of the 16-column chunks
+  const int n = 300, k = 784;  // n not a multiple of 16 columns
   std::vector<float> w(n * k), x(4 * k);
   for (auto& v : w) v = u(rng);
   for (auto& v : x) v = u(rng);
-  const int before = bp::backend::num_threads();
   for (int m : {1, 3}) {
     for (bool tb : {true, false}) {  // W stored (n, k) and used transposed, or stored (k, n)
       std::vector<float> one(m * n, 0.5f), two(m * n, 0.5f), ref(m * n, 0.5f);
-      bp::backend::set_num_threads(1);
-      gemm(false, tb, m, n, k, 1.f, x.data(), k, w.data(), tb ? k : n, 1.f, one.data(), n);
-      bp::backend::set_num_threads(2);
-      gemm(false, tb, m, n, k, 1.f, x.data(), k, w.data(), tb ? k : n, 1.f, two.data(), n);
+      {
+        bp::backend::ThreadCount threads(1);
+        gemm(false, tb, m, n, k, 1.f, x.data(), k, w.data(), tb ? k : n, 1.f, one.data(), n);
+      }
+      {
+        bp::backend::ThreadCount threads(2);
+        gemm(false, tb, m, n, k, 1.f, x.data(), k, w.data(), tb ? k : n, 1.f, two.data(), n);
+      }
       gemm_reference(false, tb, m, n, k, 1.f, x.data(), k, w.data(), tb ? k : n, 1.f, ref.data(), n);
       for (int i = 0; i < m * n; ++i) {
         ASSERT_EQ(one[i], two[i]) << "m=" << m << " tb=" << tb << " i=" << i;
@@ -95,20 +97,6 @@ TEST(Gemm, SmallMSameResultWithAnyThreadCount) {
       }
     }
   }
-  bp::backend::set_num_threads(before);
-}
-
-TEST(Backend, ThreadSettings) {
-  const int before = bp::backend::num_threads();
-  bp::backend::set_num_threads(1);
-  EXPECT_EQ(bp::backend::num_threads(), 1);
-  EXPECT_FALSE(bp::backend::parallel_worth(1 << 30));  // one thread: never split
-  bp::backend::set_num_threads(2);
-  EXPECT_EQ(bp::backend::num_threads(), 2);
-  EXPECT_FALSE(bp::backend::parallel_worth(16));  // too little work to wake a thread
-  // With 2 threads, big loops split exactly when the BLAS shares OpenMP's pool.
-  EXPECT_EQ(bp::backend::parallel_worth(1 << 30), bp::backend::blas_shares_openmp_pool());
-  bp::backend::set_num_threads(before);
 }
 
 }  // namespace

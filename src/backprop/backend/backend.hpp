@@ -22,33 +22,73 @@ void gemm_reference(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k,
 // that calls std::sqrt cannot be vectorised by the compiler, as std::sqrt must set errno.
 void vsqrt(const float* x, float* y, int64_t n);
 
-// Number of threads for the BLAS and for our OpenMP loops; setting it sets both
-// (openblas_set_num_threads and omp_set_num_threads). 0 = one per core.
-void set_num_threads(int n);
-int num_threads();
-
-// True if the BLAS runs its threads in OpenMP's pool (OpenBLAS's OpenMP build), so that our
-// own OpenMP loops can use the same threads. With a BLAS that keeps a pool of its own, our
-// loops stay serial: two pools spin-waiting for work on the same cores slow each other down.
-bool blas_shares_openmp_pool();
-
-// Elementwise work (in floats touched) below which a loop stays on one thread: a fork/join
-// costs a few µs, a streaming loop over 64K floats 10-20 µs, so smaller loops gain little.
-constexpr int64_t kMinParallelWork = 1 << 16;
-// Should a loop over `work` floats be split across threads? Only if more than one thread is
-// set, the BLAS shares OpenMP's pool, we are not inside a parallel region already, and the
-// work is at least kMinParallelWork. Use as `#pragma omp parallel for if(parallel_worth(n))`.
-bool parallel_worth(int64_t work);
-
 // Name of the BLAS in use, for reports ("OpenBLAS 0.3.21 ...").
 const char* blas_info();
 
-// A worker pool whose threads sleep between jobs (thread_pool.cpp). run_threads runs body(t)
-// for t = 0..nt−1, t = 0 on the calling thread; body must not throw; a call from inside a
-// body runs serially. parallel_for splits [0, n) into one contiguous range per backend
-// thread and runs f(begin, end) on each, serially when `work` (values touched) is below a
-// fork/join's worth. Callers that run GEMMs inside must set the BLAS to one thread meanwhile.
+// ---- Threads (thread_pool.cpp): one pool, one rule, one count.
+//
+// The pool. Worker threads that sleep (block on a condition variable) between jobs: the
+// library's only threads besides the BLAS's own. Why not OpenMP regions: libgomp's idle
+// threads busy-wait after each region, and on a shared machine they take the core that the
+// BLAS's threads, or the other region thread preempted by someone else's process, need next;
+// two-thread training then fell 10-40x (docs/performance.md has the measurements).
+//
+// The count. The backend holds one process-wide thread count, used by the pool and by the
+// BLAS alike. A program sets it once at start-up (set_num_threads: the CLI's --threads, a
+// benchmark's main); everywhere else it changes only for a scope, through ThreadCount, which
+// restores the previous count when the scope ends. No op changes it.
+//
+// GEMMs inside a job. While a pool job runs, the backend holds the BLAS at one thread (and
+// restores it when the job's last task returns): a job's tasks may call gemm, and each task
+// already owns a core, so a multi-threaded BLAS inside would oversubscribe them. Ops that
+// split a batch of GEMMs over threads just call gemm inside run_threads / parallel_for.
+
+// Sets the program's thread count for the BLAS and the pool; 0 = one per core. For main()
+// only; library code uses ThreadCount. Not from inside a pool job.
+void set_num_threads(int n);
+// The count in force. Before any set_num_threads: what OpenBLAS chose at start-up (from
+// OPENBLAS_NUM_THREADS, OMP_NUM_THREADS or the number of cores).
+int num_threads();
+
+// Sets the thread count for the lifetime of the guard, then restores the previous one; guards
+// nest (each restores what it found). Not from inside a pool job.
+//   { backend::ThreadCount one(1); ... }   // serial here, whatever the program set
+class ThreadCount {
+ public:
+  explicit ThreadCount(int n);
+  ~ThreadCount();
+  ThreadCount(const ThreadCount&) = delete;
+  ThreadCount& operator=(const ThreadCount&) = delete;
+
+ private:
+  int saved_;
+};
+
+// The one "is this worth a thread" rule. Work is counted in values read or written by a
+// streaming loop (multiply-adds for a compute-bound one, which only errs towards splitting
+// work that is long anyway). Measured on the 2-core machine under load (docs/performance.md):
+// a fork/join on the sleeping pool costs 6-7 µs when the worker takes part (a futex wake,
+// the other core's scheduling, the join), and a vectorised loop streams about 8 values per
+// ns, so 64K values take ~8 µs alone and a split saves at best half of it: below this a
+// split gains nothing.
+constexpr int64_t kParallelWork = int64_t{1} << 16;
+// True iff splitting `work` values pays: more than one thread set, work >= kParallelWork, and
+// the caller is not itself a pool job (a nested split runs serially: the cores are taken).
+bool parallel_worth(int64_t work);
+// True on a thread that is running a pool job's task (the calling thread included).
+bool in_pool_job();
+
+// Runs body(t) once for each t = 0..nt−1 and returns when all have: on the calling thread
+// and the pool's workers, each task going to whichever thread claims it first (a worker that
+// the machine has not scheduled yet delays nothing: the caller runs its tasks). Serially, in
+// order, if nt <= 1 or the caller is a pool job. body must not throw, and what body(t)
+// computes must not depend on the thread that runs it (thread-local scratch is fine).
+// Callers decide nt with parallel_worth; parallel_for does that itself.
 void run_threads(int nt, const std::function<void(int)>& body);
+// Splits [0, n) into one contiguous range per thread (at most num_threads(), at most n) and
+// runs f(begin, end) on each through run_threads, or f(0, n) on the calling thread unless
+// parallel_worth(work). The ranges depend on the thread count: give each index work whose
+// result does not depend on which range it falls in, and results do not depend on threads.
 void parallel_for(int64_t n, int64_t work, const std::function<void(int64_t, int64_t)>& f);
 
 }  // namespace bp::backend

@@ -17,11 +17,11 @@
 //
 // conv2d_relu fuses max(y, 0) into the store; its backward masks dy by y > 0 per sample.
 //
-// Threads: samples are split across the backend's threads (backend::run_threads), each thread
-// running its GEMMs serially (BLAS is set to one thread for the duration: a multi-threaded
-// BLAS called from inside a parallel region would oversubscribe the cores). Each thread
-// accumulates dW and db into its own buffer; the buffers are summed at the end (thread 0
-// writes into the gradient).
+// Threads: samples are split across the backend's threads (backend::run_threads) when the
+// work is worth it (backend::parallel_worth), each thread running its GEMMs serially (the
+// backend holds the BLAS at one thread during a pool job). Slice t of the batch accumulates
+// dW and db into its own buffer (slice 0 into the gradient itself); the buffers are summed at
+// the end in slice order, so which thread ran which slice does not change the result.
 #include <algorithm>
 #include <cstring>
 #include <vector>
@@ -155,7 +155,7 @@ void col2im_add(const float* dcols, const Geo& g, float* dx) {
   }
 }
 
-// Per-thread scratch that lives as long as the thread (OpenMP keeps its pool), so the
+// Per-thread scratch that lives as long as the thread (the backend keeps its pool), so the
 // im2col buffers are allocated once, not per call.
 float* scratch(int slot, int64_t n) {
   thread_local std::vector<float> buf[4];
@@ -281,23 +281,18 @@ void im2col_padded(const float* xp, const Plane& pl, const Geo& g, float* cols) 
       }
 }
 
-// Threads to split a batch of N over: the backend's count, at most one per sample.
-int batch_threads(int64_t N) {
-  return static_cast<int>(std::clamp<int64_t>(backend::num_threads(), 1, std::max<int64_t>(N, 1)));
+// Threads to split a batch of N over: the backend's count, at most one per sample, if the
+// convolution's N·O·P·K multiply-adds are worth a split (backend::parallel_worth); else 1.
+int batch_threads(const Geo& g) {
+  if (!backend::parallel_worth(g.N * g.O * g.P * g.K)) return 1;
+  return static_cast<int>(std::clamp<int64_t>(backend::num_threads(), 1, std::max<int64_t>(g.N, 1)));
 }
 
-// Runs body(first, last, thread) on contiguous slices of the batch. With several threads the
-// BLAS runs serially inside (restored after), see the file comment.
+// Runs body(first, last, slice) on nt contiguous slices of the batch, as tasks of the
+// backend's pool (which holds the BLAS at one thread meanwhile, see backend.hpp).
 template <class F>
 void for_batch(int64_t N, int nt, F&& body) {
-  if (nt <= 1) {
-    body(int64_t{0}, N, 0);
-    return;
-  }
-  const int prev = backend::num_threads();
-  backend::set_num_threads(1);
-  detail::run_threads(nt, [&](int t) { body(N * t / nt, N * (t + 1) / nt, t); });
-  backend::set_num_threads(prev);
+  backend::run_threads(nt, [&](int t) { body(N * t / nt, N * (t + 1) / nt, t); });
 }
 
 }  // namespace
@@ -320,7 +315,7 @@ Var conv_impl(const Var& x, const Var& w, const Var& b, const Conv2dParams& p, b
     for (int64_t o = 0; o < g.O; ++o)
       for (int64_t k = 0; k < g.K; ++k) wt[k * ldw + o] = wv[o * g.K + k];
     const Plane pl{g.C, g.H + 2 * g.ph, g.W + 2 * g.pw, g.ph, g.ph + g.H};
-    for_batch(g.N, batch_threads(g.N), [&](int64_t n0, int64_t n1, int) {
+    for_batch(g.N, batch_threads(g), [&](int64_t n0, int64_t n1, int) {
       float* xp = scratch(1, pl.size());
       for (int64_t n = n0; n < n1; ++n) {
         pad_planes(xv + n * g.C * g.H * g.W, g.C, g.H, g.W, g.ph, g.pw, pl, xp);
@@ -328,7 +323,7 @@ Var conv_impl(const Var& x, const Var& w, const Var& b, const Conv2dParams& p, b
       }
     });
   } else {
-    for_batch(g.N, batch_threads(g.N), [&](int64_t n0, int64_t n1, int) {
+    for_batch(g.N, batch_threads(g), [&](int64_t n0, int64_t n1, int) {
       float* cols = g.pointwise ? nullptr : scratch(0, g.K * g.P);
       for (int64_t n = n0; n < n1; ++n) {
         for (int64_t gi = 0; gi < g.G; ++gi) {
@@ -365,7 +360,7 @@ Var conv_impl(const Var& x, const Var& w, const Var& b, const Conv2dParams& p, b
     float* dw = want_w ? grad_buffer(nw).data() : nullptr;
     float* db = want_b ? grad_buffer(*nb).data() : nullptr;
     const int64_t wsize = g.O * g.K;
-    const int nt = batch_threads(g.N);
+    const int nt = batch_threads(g);
     // Threads 1.. accumulate dW and db here: (nt − 1) × (wsize + O), zero-filled.
     std::vector<float> partial(want_w || want_b ? static_cast<size_t>((nt - 1) * (wsize + g.O)) : 0, 0.f);
     // The output gradient of sample n, (O, P): dy itself, or masked by y > 0 into scratch.

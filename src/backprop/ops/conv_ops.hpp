@@ -6,10 +6,7 @@
 // Layout everywhere: NCHW, contiguous; a "plane" is one (n, c) slice of H·W values.
 #pragma once
 
-#include "backprop/backend/backend.hpp"
-
 #include <cstdint>
-#include <functional>
 
 #include "backprop/autograd/var.hpp"
 #include "backprop/util/rng.hpp"
@@ -71,11 +68,5 @@ Var dropout(const Var& x, float p, bool training, Rng& rng);
 // max_shift] along each axis, zeros filling in; in eval it is the identity. Backward routes
 // each output's gradient to the input pixel it came from.
 Var random_shift_flip(const Var& x, int64_t max_shift, bool flip, bool training, Rng& rng);
-
-namespace detail {
-// The backend's worker pool, shared by conv.cpp, pool.cpp and norm.cpp.
-using backend::parallel_for;
-using backend::run_threads;
-}  // namespace detail
 
 }  // namespace bp::ops

@@ -43,7 +43,7 @@ Var batch_norm(const Var& x, const Var& gamma, const Var& beta, Tensor* running_
   float* yp = out.data();
   const float* gp = affine ? gamma.value().data() : nullptr;
   const float* bp_ = affine ? beta.value().data() : nullptr;
-  detail::parallel_for(C, 3 * M * C, [&](int64_t c0, int64_t c1) {
+  backend::parallel_for(C, 3 * M * C, [&](int64_t c0, int64_t c1) {
   for (int64_t c = c0; c < c1; ++c) {
     float mu, var;
     if (training) {  // two passes: the mean, then the spread around it (no cancellation)
@@ -102,7 +102,7 @@ Var batch_norm(const Var& x, const Var& gamma, const Var& beta, Tensor* running_
     float* dx = nx.requires_grad ? grad_buffer(nx).data() : nullptr;
     float* dg = ng && ng->requires_grad ? grad_buffer(*ng).data() : nullptr;
     float* db = nb && nb->requires_grad ? grad_buffer(*nb).data() : nullptr;
-    detail::parallel_for(C, 3 * M * C, [&](int64_t c0, int64_t c1) {
+    backend::parallel_for(C, 3 * M * C, [&](int64_t c0, int64_t c1) {
     for (int64_t c = c0; c < c1; ++c) {
       const float mu = (*mean)[c], r = (*rstd)[c];
       double sdy = 0, sdyx = 0;  // Σ dy, Σ dy·x̂

@@ -47,7 +47,7 @@ Var max_pool2d(const Var& x, int64_t kernel, int64_t stride, int64_t pad) {
   float* yv = out.data();
   int32_t* av = arg->data();
   const bool fast = g.k == 2 && g.s == 2 && g.p == 0;
-  detail::parallel_for(g.planes, g.planes * (HW + 2 * OP), [&](int64_t pl0, int64_t pl1) {
+  backend::parallel_for(g.planes, g.planes * (HW + 2 * OP), [&](int64_t pl0, int64_t pl1) {
   for (int64_t pl = pl0; pl < pl1; ++pl) {
     const float* xp = xv + pl * HW;
     float* yp = yv + pl * OP;
@@ -92,7 +92,7 @@ Var max_pool2d(const Var& x, int64_t kernel, int64_t stride, int64_t pad) {
     float* dx = grad_buffer(in).data();  // (N, C, H, W), += the routed gradients
     const float* dy = nd.grad.data();    // (N, C, OH, OW)
     const int32_t* av = arg->data();
-    detail::parallel_for(g.planes, g.planes * 3 * OP, [&](int64_t pl0, int64_t pl1) {
+    backend::parallel_for(g.planes, g.planes * 3 * OP, [&](int64_t pl0, int64_t pl1) {
       for (int64_t pl = pl0; pl < pl1; ++pl)
         for (int64_t q = 0; q < OP; ++q) dx[pl * HW + av[pl * OP + q]] += dy[pl * OP + q];
     });
@@ -107,7 +107,7 @@ Var avg_pool2d(const Var& x, int64_t kernel, int64_t stride, int64_t pad) {
   Tensor out = Tensor::empty({x.shape()[0], x.shape()[1], g.OH, g.OW});
   const float* xv = x.value().data();
   float* yv = out.data();
-  detail::parallel_for(g.planes, g.planes * (HW + OP), [&](int64_t pl0, int64_t pl1) {
+  backend::parallel_for(g.planes, g.planes * (HW + OP), [&](int64_t pl0, int64_t pl1) {
   for (int64_t pl = pl0; pl < pl1; ++pl) {
     const float* xp = xv + pl * HW;
     float* yp = yv + pl * OP;
@@ -127,7 +127,7 @@ Var avg_pool2d(const Var& x, int64_t kernel, int64_t stride, int64_t pad) {
     Node& in = *nd.inputs[0];
     float* dx = grad_buffer(in).data();
     const float* dy = nd.grad.data();
-    detail::parallel_for(g.planes, g.planes * (HW + OP), [&](int64_t pl0, int64_t pl1) {
+    backend::parallel_for(g.planes, g.planes * (HW + OP), [&](int64_t pl0, int64_t pl1) {
     for (int64_t pl = pl0; pl < pl1; ++pl) {
       float* dxp = dx + pl * HW;
       const float* dyp = dy + pl * OP;

@@ -25,13 +25,15 @@ void require(bool ok, const std::string& what, float got) {
 // small buffer that stays in L1 (see backend::vsqrt for why they are taken separately).
 constexpr int64_t kBlock = 256;
 
-// Calls body(start, length) for the blocks of [0, n), split across threads when the work
-// (`arrays` floats read or written per parameter) pays for it; see backend::parallel_worth.
+// Calls body(start, length) for the blocks of [0, n), split across the backend's threads when
+// the work (`arrays` floats read or written per parameter) pays for it (backend::parallel_worth).
+// Every parameter's update is independent of the others: the result is the same on any count.
 template <class F>
 void for_blocks(int64_t n, int64_t arrays, F body) {
   const int64_t blocks = (n + kBlock - 1) / kBlock;
-#pragma omp parallel for schedule(static) if (backend::parallel_worth(n * arrays))
-  for (int64_t i = 0; i < blocks; ++i) body(i * kBlock, std::min(kBlock, n - i * kBlock));
+  backend::parallel_for(blocks, n * arrays, [&](int64_t b0, int64_t b1) {
+    for (int64_t i = b0; i < b1; ++i) body(i * kBlock, std::min(kBlock, n - i * kBlock));
+  });
 }
 
 }  // namespace
