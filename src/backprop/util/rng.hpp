@@ -1,14 +1,40 @@
 // A seeded random generator whose draws are the same on every platform and standard library
-// (std::uniform_real_distribution and friends are implementation-defined; these are not).
+// (std::uniform_real_distribution, std::uniform_int_distribution and std::shuffle are
+// implementation-defined; these are not). The one source of randomness of the project:
+// initialisation, dropout, augmentation, splits, folds and the order of mini-batches.
 #pragma once
 
 #include <cmath>
 #include <cstdint>
 #include <random>
+#include <span>
+#include <stdexcept>
 #include <utility>
 #include <vector>
 
 namespace bp {
+
+// Uniform integer in [0, n), n > 0, from uniform 64-bit words `next()` — Lemire's
+// multiply-shift with its rejection step ("Fast random integer generation in an interval",
+// 2019), exact. x·n is a 128-bit number whose high word is the result; the 2^64 values of x
+// map onto [0, n) in groups of floor(2^64 / n) or one more. The low word tells which x
+// belong to a larger group: those with low < 2^64 mod n. Rejecting them leaves every result
+// exactly floor(2^64 / n) preimages. Only low < n can be rejected, so the division that
+// computes 2^64 mod n runs with probability n / 2^64, and a redraw is as rare.
+template <class Next>
+uint64_t bounded_draw(uint64_t n, Next&& next) {
+  if (n == 0) throw std::invalid_argument("bounded_draw: the bound must be positive");
+  auto m = static_cast<unsigned __int128>(next()) * n;
+  auto low = static_cast<uint64_t>(m);
+  if (low < n) {
+    const uint64_t threshold = (0 - n) % n;  // 2^64 mod n
+    while (low < threshold) {
+      m = static_cast<unsigned __int128>(next()) * n;
+      low = static_cast<uint64_t>(m);
+    }
+  }
+  return static_cast<uint64_t>(m >> 64);
+}
 
 class Rng {
  public:
@@ -17,8 +43,8 @@ class Rng {
   // Uniform in [0, 1) with 53 random bits.
   double uniform() { return static_cast<double>(gen_() >> 11) * 0x1.0p-53; }
   double uniform(double lo, double hi) { return lo + (hi - lo) * uniform(); }
-  // Uniform integer in [0, n) (Lemire's multiply-shift; negligible bias for n << 2^64).
-  uint64_t below(uint64_t n) { return static_cast<uint64_t>((static_cast<unsigned __int128>(gen_()) * n) >> 64); }
+  // Uniform integer in [0, n), exactly (bounded_draw); n > 0.
+  uint64_t below(uint64_t n) { return bounded_draw(n, gen_); }
   // Standard normal by Box–Muller.
   double normal() {
     if (has_spare_) {
@@ -35,10 +61,15 @@ class Rng {
     return r * std::cos(2.0 * M_PI * u2);
   }
   double normal(double mean, double stddev) { return mean + stddev * normal(); }
-  // Fisher–Yates: for i = n−1 down to 1, swap v[i] with v[below(i + 1)].
+  // Fisher–Yates: for i = n−1 down to 1, swap v[i] with v[below(i + 1)]; every one of the n!
+  // orders is equally likely.
+  template <class T>
+  void shuffle(std::span<T> v) {
+    for (size_t i = v.size(); i-- > 1;) std::swap(v[i], v[below(i + 1)]);
+  }
   template <class T>
   void shuffle(std::vector<T>& v) {
-    for (size_t i = v.size(); i-- > 1;) std::swap(v[i], v[below(i + 1)]);
+    shuffle(std::span<T>(v));
   }
 
  private:
