@@ -103,7 +103,7 @@ int main(int argc, char** argv) {
     // One epoch's shuffled order; rounds walk through it (wrapping around).
     std::vector<int64_t> order(static_cast<size_t>(o.rows));
     std::iota(order.begin(), order.end(), 0);
-    for (int64_t i = o.rows - 1; i > 0; --i) std::swap(order[i], order[rng.below(static_cast<uint64_t>(i + 1))]);
+    rng.shuffle(order);
     int64_t pos = 0;
     float last_loss = 0;
     auto train_batch = [&]() {

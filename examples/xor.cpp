@@ -6,6 +6,7 @@
 #include "backprop/nn/models.hpp"
 #include "backprop/ops/ops.hpp"
 #include "backprop/optim/optim.hpp"
+#include "backprop/train/neuron.hpp"
 
 int main() {
   using namespace bp;
@@ -15,7 +16,7 @@ int main() {
 
   // The single neuron fails: it can only draw one straight line.
   nn::Perceptron perceptron(2);
-  auto r = perceptron.fit(x, {-1, 1, 1, -1}, 100);
+  auto r = train::fit_perceptron(perceptron, x, {-1, 1, 1, -1}, {.max_epochs = 100});
   std::printf("perceptron on XOR: %s after %d epochs\n", r.converged ? "converged" : "did not converge", r.epochs);
 
   // 2 inputs -> 4 tanh units -> 1 logit, trained on cross-entropy by Adam.

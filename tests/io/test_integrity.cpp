@@ -274,9 +274,9 @@ TEST_F(IoIntegrity, ThePreprocessingAgainstTheTaskAndTheInputWidth) {
   info.preprocessing["preprocessor"]["task"] = "ranking";
   expect_inconsistent(*net_, info, "metadata 'backprop.preprocessing' is invalid: preprocessor json");
   info.preprocessing = {{"kind", "parquet"}};
-  expect_inconsistent(*net_, info, "metadata 'backprop.preprocessing' has the unknown kind 'parquet'");
+  expect_inconsistent(*net_, info, "metadata 'backprop.preprocessing' is invalid: preprocessor json: unknown 'kind' 'parquet'");
   info.preprocessing = json::array();
-  expect_inconsistent(*net_, info, "metadata 'backprop.preprocessing' is not an object with a string 'kind'");
+  expect_inconsistent(*net_, info, "metadata 'backprop.preprocessing' is invalid: preprocessor json: expected an object");
   // Fashion-MNIST: 784 inputs and its ten classes.
   info = {.task = Task::Multiclass, .preprocessing = {{"kind", "fashion-mnist"}, {"center", 0.28}, {"scale", 0.35}}};
   auto images = mlp(784, 10, Task::Multiclass);
@@ -288,7 +288,7 @@ TEST_F(IoIntegrity, ThePreprocessingAgainstTheTaskAndTheInputWidth) {
   io::save_model(dir_ / "fashion.safetensors", *images, info);
   EXPECT_NO_THROW(io::load_model(dir_ / "fashion.safetensors"));
   info.preprocessing["scale"] = 0;
-  expect_inconsistent(*images, info, "'backprop.preprocessing' has a 'scale' that is not positive");
+  expect_inconsistent(*images, info, "'backprop.preprocessing' is invalid: preprocessor json: field 'scale' must be positive");
 }
 
 TEST_F(IoIntegrity, ACalibratorOnlyForABinaryModelAndAValidOne) {

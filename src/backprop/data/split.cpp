@@ -6,31 +6,15 @@
 #include <numeric>
 #include <string>
 
+#include "backprop/util/rng.hpp"
+
 namespace bp::data {
-
-uint64_t uniform_below(std::mt19937_64& rng, uint64_t bound) {
-  // Accept r only at or above 2^64 mod bound: the accepted range is a whole number of
-  // copies of [0, bound), so r % bound is exactly uniform.
-  const uint64_t threshold = (0 - bound) % bound;
-  while (true) {
-    const uint64_t r = rng();
-    if (r >= threshold) return r % bound;
-  }
-}
-
-void shuffle(std::span<int64_t> v, std::mt19937_64& rng) {
-  for (size_t i = v.size(); i > 1; --i) {
-    const auto j = static_cast<size_t>(uniform_below(rng, i));
-    std::swap(v[i - 1], v[j]);
-  }
-}
 
 std::vector<int64_t> permutation(int64_t n, uint64_t seed) {
   if (n < 0) throw DataError("permutation: negative size " + std::to_string(n));
   std::vector<int64_t> p(n);
   std::iota(p.begin(), p.end(), int64_t{0});
-  std::mt19937_64 rng(seed);
-  shuffle(p, rng);
+  Rng(seed).shuffle(p);
   return p;
 }
 
@@ -73,21 +57,6 @@ std::vector<int64_t> complement(int64_t n, const std::vector<int64_t>& sorted_su
   return out;
 }
 
-std::vector<int64_t> identity(int64_t n) {
-  if (n < 0) throw DataError("batches: negative number of rows " + std::to_string(n));
-  std::vector<int64_t> v(n);
-  std::iota(v.begin(), v.end(), int64_t{0});
-  return v;
-}
-
-// splitmix64: spreads (seed, epoch) over the whole seed space.
-uint64_t mix(uint64_t x) {
-  x += 0x9E3779B97F4A7C15ULL;
-  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ULL;
-  x = (x ^ (x >> 27)) * 0x94D049BB133111EBULL;
-  return x ^ (x >> 31);
-}
-
 }  // namespace
 
 Split train_validation_test_split(int64_t n, double validation_fraction, double test_fraction, uint64_t seed) {
@@ -105,10 +74,10 @@ Split train_validation_test_split(int64_t n, double validation_fraction, double 
 
 Split stratified_split(std::span<const int32_t> labels, double validation_fraction, double test_fraction, uint64_t seed) {
   check_fractions(validation_fraction, test_fraction);
-  std::mt19937_64 rng(seed);
+  Rng rng(seed);
   Split s;
   for (auto& [label, rows] : rows_by_class(labels)) {
-    shuffle(rows, rng);
+    rng.shuffle(rows);
     const auto n = static_cast<int64_t>(rows.size());
     const int64_t n_test = share(n, test_fraction);
     const int64_t n_val = std::min(share(n, validation_fraction), n - n_test);
@@ -140,11 +109,11 @@ std::vector<Fold> stratified_kfold(std::span<const int32_t> labels, int k, uint6
   const auto n = static_cast<int64_t>(labels.size());
   if (k < 2 || k > n)
     throw DataError("k-fold: k = " + std::to_string(k) + " must be between 2 and the number of rows (" + std::to_string(n) + ")");
-  std::mt19937_64 rng(seed);
+  Rng rng(seed);
   std::vector<Fold> folds(k);
   int64_t next = 0;  // the fold the next row goes to, continuing across classes
   for (auto& [label, rows] : rows_by_class(labels)) {
-    shuffle(rows, rng);
+    rng.shuffle(rows);
     for (int64_t r : rows) {
       folds[next].test.push_back(r);
       next = (next + 1) % k;
@@ -155,41 +124,6 @@ std::vector<Fold> stratified_kfold(std::span<const int32_t> labels, int k, uint6
     f.train = complement(n, f.test);
   }
   return folds;
-}
-
-// ---- mini-batches --------------------------------------------------------------------
-
-BatchIterator::BatchIterator(int64_t n, int64_t batch_size, uint64_t seed, bool shuffle, bool drop_last)
-    : BatchIterator(identity(n), batch_size, seed, shuffle, drop_last) {}
-
-BatchIterator::BatchIterator(std::vector<int64_t> rows, int64_t batch_size, uint64_t seed, bool shuffle, bool drop_last)
-    : rows_(std::move(rows)), batch_size_(batch_size), seed_(seed), shuffle_(shuffle), drop_last_(drop_last) {
-  if (batch_size < 1) throw DataError("batches: batch size must be at least 1, got " + std::to_string(batch_size));
-  start_epoch(0);
-}
-
-void BatchIterator::start_epoch(int64_t epoch) {
-  epoch_ = epoch;
-  pos_ = 0;
-  order_ = rows_;
-  if (shuffle_) {
-    std::mt19937_64 rng(mix(seed_ ^ mix(static_cast<uint64_t>(epoch))));
-    shuffle(order_, rng);
-  }
-}
-
-std::span<const int64_t> BatchIterator::next() {
-  const size_t left = order_.size() - pos_;
-  const size_t len = std::min<size_t>(left, static_cast<size_t>(batch_size_));
-  if (len == 0 || (drop_last_ && len < static_cast<size_t>(batch_size_))) return {};
-  std::span<const int64_t> batch(order_.data() + pos_, len);
-  pos_ += len;
-  return batch;
-}
-
-int64_t BatchIterator::batches_per_epoch() const {
-  const int64_t n = size();
-  return drop_last_ ? n / batch_size_ : (n + batch_size_ - 1) / batch_size_;
 }
 
 }  // namespace bp::data

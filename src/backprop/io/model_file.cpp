@@ -189,37 +189,19 @@ struct DataFacts {
 // preprocessing (a model saved by a library user), nothing to check against.
 std::optional<DataFacts> data_facts(const fs::path& path, const json& prep) {
   if (prep.is_null()) return std::nullopt;
-  const std::string bad = "metadata " + quoted(keys::kPreprocessing) + " ";
-  if (!prep.is_object() || !prep.contains("kind") || !prep.at("kind").is_string())
-    throw ModelFileError(path, bad + "is not an object with a string 'kind'");
-  const std::string kind = prep.at("kind").get<std::string>();
+  // The data module reads every form it ever wrote (version 2, and the older
+  // {"kind": "csv" | "fashion-mnist"} wrappers), and validates it while reading.
+  data::Preprocessor p;
+  try {
+    p = data::Preprocessor::from_json(prep);
+  } catch (const std::exception& e) {
+    throw ModelFileError(path, "metadata " + quoted(keys::kPreprocessing) + " is invalid: " + e.what());
+  }
   DataFacts f;
-  if (kind == "csv") {
-    if (!prep.contains("preprocessor")) throw ModelFileError(path, bad + "lacks 'preprocessor'");
-    data::Preprocessor p;
-    try {
-      p = data::Preprocessor::from_json(prep.at("preprocessor"));
-    } catch (const std::exception& e) {
-      throw ModelFileError(path, bad + "is invalid: " + e.what());
-    }
-    f.width = p.num_features();
-    f.task = p.task();
-    if (p.is_classification()) f.class_names = p.class_names();
-    return f;
-  }
-  if (kind == "fashion-mnist") {
-    for (const char* k : {"center", "scale"})
-      if (prep.contains(k) && (!prep.at(k).is_number() || !std::isfinite(prep.at(k).get<double>())))
-        throw ModelFileError(path, bad + "has a '" + k + "' that is not a finite number");
-    if (prep.contains("scale") && !(prep.at("scale").get<double>() > 0))
-      throw ModelFileError(path, bad + "has a 'scale' that is not positive");
-    f.width = 28 * 28;  // data::load_fashion_mnist's rows
-    f.task = Task::Multiclass;
-    const auto& names = data::fashion_mnist_classes();
-    f.class_names.assign(names.begin(), names.end());
-    return f;
-  }
-  throw ModelFileError(path, bad + "has the unknown kind '" + kind + "' (this build knows 'csv' and 'fashion-mnist')");
+  f.width = p.num_features();
+  f.task = p.task();
+  if (p.is_classification()) f.class_names = p.class_names();
+  return f;
 }
 
 // The number of outputs of the last linear layer of a config, where the config ends in one

@@ -42,7 +42,7 @@ Optimizer::Optimizer(const std::vector<Var>& params, float lr) : lr_(lr) {
   for (const Var& p : params)
     if (!p.requires_grad()) throw std::invalid_argument("optimizer given a parameter that does not require a gradient");
   require(lr > 0.f && std::isfinite(lr), "learning rate must be a positive number", lr);
-  flat_ = nn::flatten(params);
+  flat_ = flatten(params);
 }
 
 void Optimizer::step() {

@@ -1,5 +1,5 @@
 // Optimizers. Each keeps its state in flat buffers parallel to the flat parameter buffer
-// (nn/flat.hpp), so a step is one fused loop over all parameters. The update rules follow
+// (optim/flat.hpp), so a step is one fused loop over all parameters. The update rules follow
 // PyTorch's definitions exactly (tests compare the first steps against PyTorch).
 #pragma once
 
@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "backprop/nn/flat.hpp"
+#include "backprop/optim/flat.hpp"
 
 namespace bp::optim {
 
@@ -26,7 +26,7 @@ class Optimizer {
  protected:
   virtual void update(float* p, const float* g, int64_t n) = 0;
   std::vector<float> state_buffer() const { return std::vector<float>(static_cast<size_t>(flat_.size), 0.f); }
-  nn::FlatParameters flat_;
+  FlatParameters flat_;
   float lr_;
   int64_t t_ = 0;  // number of steps taken, counting this one inside update()
 };

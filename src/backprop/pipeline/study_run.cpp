@@ -17,6 +17,7 @@
 #include "backprop/eval/metrics.hpp"
 #include "backprop/nn/models.hpp"
 #include "backprop/pipeline/problems.hpp"
+#include "backprop/train/neuron.hpp"
 
 namespace bp::pipeline {
 
@@ -85,7 +86,7 @@ Scored train_mlp(const StudyOptions& o, const std::vector<int64_t>& hidden, doub
 Scored train_logistic(const StudyOptions& o, double lr, const data::Dataset& tr, const data::Dataset& va,
                       const data::Dataset& te) {
   nn::LogisticRegression m(tr.num_features());
-  m.fit(tr.x, int_labels(tr), {.epochs = o.lr_epochs, .lr = static_cast<float>(lr)});
+  train::fit_logistic(m, tr.x, int_labels(tr), {.epochs = o.lr_epochs, .lr = static_cast<float>(lr)});
   auto pv = m.predict_proba(va.x), pt = m.predict_proba(te.x);
   return {{pv.begin(), pv.end()}, {pt.begin(), pt.end()}, false};
 }
@@ -93,7 +94,7 @@ Scored train_logistic(const StudyOptions& o, double lr, const data::Dataset& tr,
 Scored train_perceptron(int epochs, const data::Dataset& tr, const data::Dataset& va, const data::Dataset& te,
                         uint64_t seed) {
   nn::Perceptron p(tr.num_features());
-  p.fit(tr.x, int_labels(tr), epochs, 1.f, seed);
+  train::fit_perceptron(p, tr.x, int_labels(tr), {.max_epochs = epochs, .lr = 1.f, .shuffle_seed = seed});
   auto mv = p.margin(va.x), mt = p.margin(te.x);
   return {{mv.begin(), mv.end()}, {mt.begin(), mt.end()}, true};
 }

@@ -6,6 +6,7 @@
 #include <stdexcept>
 
 #include "backprop/ops/ops.hpp"
+#include "backprop/train/batches.hpp"
 
 namespace bp::train {
 
@@ -180,11 +181,9 @@ FitResult fit(nn::Module& model, Task task, const Tensor& x, const Targets& y, o
   if (o.epochs <= 0) throw std::invalid_argument("epochs must be positive");
   if (o.batch_size < 0) throw std::invalid_argument("batch size must be >= 0 (0 = full batch)");
   const bool has_val = val_x && val_y && val_x->dim(0) > 0;
-  const int64_t bs = o.batch_size == 0 ? n : std::min(o.batch_size, n);
+  Batches batches(n, o.batch_size, o.seed);
   auto schedule = optim::make_schedule(o.schedule, o.epochs);
   const float base_lr = opt.lr();
-  Rng rng(o.seed);
-  std::vector<int64_t> order = iota(n);
   std::vector<Var> params = model.parameters();
 
   FitResult r;
@@ -195,13 +194,13 @@ FitResult fit(nn::Module& model, Task task, const Tensor& x, const Targets& y, o
   for (int e = 0; e < o.epochs; ++e) {
     const auto t0 = std::chrono::steady_clock::now();
     opt.set_lr(schedule->lr(base_lr, e));
-    if (bs < n) rng.shuffle(order);
+    batches.start_epoch(e);
     double total = 0;
-    int64_t ok = 0;
-    for (int64_t s = 0; s < n; s += bs) {
-      const int64_t b = std::min(bs, n - s);
-      Var xb(b == n ? x : gather_rows(x, order.data() + s, b));
-      Targets yb = b == n ? y : y.gather(order.data() + s, b);
+    int64_t ok = 0, done = 0;  // examples seen this epoch
+    for (auto rows = batches.next(); !rows.empty(); rows = batches.next()) {
+      const auto b = static_cast<int64_t>(rows.size());
+      Var xb(batches.whole() ? x : gather_rows(x, rows.data(), b));
+      Targets yb = batches.whole() ? y : y.gather(rows.data(), b);
       opt.zero_grad();
       Var out = model.forward(xb);
       Var loss = task_loss(task, o.loss, out, yb);
@@ -213,7 +212,8 @@ FitResult fit(nn::Module& model, Task task, const Tensor& x, const Targets& y, o
       opt.step();
       total += lv * static_cast<double>(b);
       if (task != Task::Regression) ok += correct(task, out.value(), yb.classes);
-      if (o.on_batch) o.on_batch(s + b, n, total / static_cast<double>(s + b));
+      done += b;
+      if (o.on_batch) o.on_batch(done, n, total / static_cast<double>(done));
     }
     const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     EpochStats st;

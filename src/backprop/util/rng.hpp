@@ -1,14 +1,33 @@
 // A seeded random generator whose draws are the same on every platform and standard library
-// (std::uniform_real_distribution and friends are implementation-defined; these are not).
+// (std::uniform_real_distribution, std::uniform_int_distribution and std::shuffle are
+// implementation-defined; these are not). The one source of randomness of the project:
+// initialisation, dropout, augmentation, splits, folds and the order of mini-batches.
 #pragma once
 
 #include <cmath>
 #include <cstdint>
 #include <random>
+#include <span>
+#include <stdexcept>
 #include <utility>
 #include <vector>
 
 namespace bp {
+
+// Uniform integer in [0, n), n > 0, from uniform 64-bit words `next()`, exactly: a word r is
+// accepted only at or above t = 2^64 mod n, so the accepted range [t, 2^64) holds a whole
+// number of copies of [0, n) and r mod n is uniform; a word below t (probability t / 2^64 <
+// n / 2^64) is redrawn. This is the draw the data module's splits have always used, so a
+// model file's stored split seed still names the same rows (the faster multiply-shift form
+// would give other rows); draws are not on a hot path (a shuffle of 60000 rows costs ~1 ms).
+template <class Next>
+uint64_t bounded_draw(uint64_t n, Next&& next) {
+  if (n == 0) throw std::invalid_argument("bounded_draw: the bound must be positive");
+  const uint64_t threshold = (0 - n) % n;  // 2^64 mod n
+  uint64_t r = next();
+  while (r < threshold) r = next();
+  return r % n;
+}
 
 class Rng {
  public:
@@ -17,8 +36,8 @@ class Rng {
   // Uniform in [0, 1) with 53 random bits.
   double uniform() { return static_cast<double>(gen_() >> 11) * 0x1.0p-53; }
   double uniform(double lo, double hi) { return lo + (hi - lo) * uniform(); }
-  // Uniform integer in [0, n) (Lemire's multiply-shift; negligible bias for n << 2^64).
-  uint64_t below(uint64_t n) { return static_cast<uint64_t>((static_cast<unsigned __int128>(gen_()) * n) >> 64); }
+  // Uniform integer in [0, n), exactly (bounded_draw); n > 0.
+  uint64_t below(uint64_t n) { return bounded_draw(n, gen_); }
   // Standard normal by Box–Muller.
   double normal() {
     if (has_spare_) {
@@ -35,10 +54,15 @@ class Rng {
     return r * std::cos(2.0 * M_PI * u2);
   }
   double normal(double mean, double stddev) { return mean + stddev * normal(); }
-  // Fisher–Yates: for i = n−1 down to 1, swap v[i] with v[below(i + 1)].
+  // Fisher–Yates: for i = n−1 down to 1, swap v[i] with v[below(i + 1)]; every one of the n!
+  // orders is equally likely.
+  template <class T>
+  void shuffle(std::span<T> v) {
+    for (size_t i = v.size(); i-- > 1;) std::swap(v[i], v[below(i + 1)]);
+  }
   template <class T>
   void shuffle(std::vector<T>& v) {
-    for (size_t i = v.size(); i-- > 1;) std::swap(v[i], v[below(i + 1)]);
+    shuffle(std::span<T>(v));
   }
 
  private:

@@ -8,7 +8,7 @@
 
 #include "backprop/autograd/var.hpp"
 
-namespace bp::nn {
+namespace bp::optim {
 
 struct FlatParameters {
   std::shared_ptr<float[]> values, grads;
@@ -23,4 +23,4 @@ struct FlatParameters {
 // sit contiguously, in order, in one flat buffer, nothing is copied.
 FlatParameters flatten(const std::vector<Var>& params);
 
-}  // namespace bp::nn
+}  // namespace bp::optim

@@ -1,20 +1,12 @@
-#include "backprop/nn/flat.hpp"
+#include "backprop/optim/flat.hpp"
 
 #include <cstring>
 
-namespace bp::nn {
+namespace bp::optim {
 
 void FlatParameters::zero_grad() const {
   if (size) std::memset(grads.get(), 0, sizeof(float) * size);
 }
-
-namespace {
-// The owner that a flat buffer's views keep alive; recorded so a second flatten() of the
-// same list finds it.
-struct FlatTag {
-  std::shared_ptr<float[]> values, grads;
-};
-}  // namespace
 
 FlatParameters flatten(const std::vector<Var>& params) {
   int64_t total = 0;
@@ -54,4 +46,4 @@ FlatParameters flatten(const std::vector<Var>& params) {
   return flat;
 }
 
-}  // namespace bp::nn
+}  // namespace bp::optim
