@@ -216,7 +216,7 @@ struct Scratch {
   std::vector<int> code;
   std::vector<double> cw;  // (m, K)
   std::vector<int64_t> cn;
-  std::vector<double> left, right, tmp;
+  std::vector<double> left, right, tmp, miss;
   std::vector<int> order;
 };
 
@@ -240,6 +240,8 @@ class Grower {
         if (weight(r) > 0) idx_.push_back(r);
     }
     if (idx_.empty()) throw LearnerError("no training rows with positive weight");
+    ny_.resize(idx_.size());
+    nw_.resize(idx_.size());
     tree_.n_features = static_cast<int>(bf_.d);
     tree_.n_classes = K_;
     tree_.categories = bf_.categories;
@@ -248,17 +250,25 @@ class Grower {
     feat_split_.resize(bf_.d);
     crit_ = o_.criterion == Criterion::gini ? Criterion::gini : Criterion::entropy;
 
+    // `live`: the features not yet found constant on the way down (a feature constant at a node
+    // is constant below it; one-hot columns mostly are, deep in a tree).
     struct Item {
       int64_t b, e;
       int depth;
       int32_t parent;
       bool is_left;
+      std::vector<int> live;
     };
-    std::vector<Item> stack{{0, static_cast<int64_t>(idx_.size()), 0, -1, false}};
+    std::vector<int> all;
+    for (int f = 0; f < static_cast<int>(bf_.d); ++f)
+      if (bf_.n_bins[f] > 1) all.push_back(f);
+    const_.assign(bf_.d, 0);
+    std::vector<Item> stack;
+    stack.push_back({0, static_cast<int64_t>(idx_.size()), 0, -1, false, std::move(all)});
     std::vector<double> tot(K_);
     double W_root = 0;
     while (!stack.empty()) {
-      const Item it = stack.back();
+      Item it = std::move(stack.back());
       stack.pop_back();
       const int32_t id = static_cast<int32_t>(tree_.nodes.size());
       tree_.nodes.emplace_back();
@@ -277,7 +287,7 @@ class Grower {
                   W < 2 * o_.min_weight_leaf || imp <= 1e-7;
       Split s;
       if (!leaf) {
-        s = best_split(it.b, it.e, tot.data(), W, imp);
+        s = best_split(it.b, it.e, tot.data(), W, imp, it.live);
         if (!s.valid() || (W / W_root) * s.gain + kEps < o_.min_gain) leaf = true;
       }
       if (leaf) continue;
@@ -292,8 +302,8 @@ class Grower {
       }
       const int64_t mid = partition(it.b, it.e, s);
       // right pushed first so the left subtree is numbered next (preorder, as scikit-learn)
-      stack.push_back({mid, it.e, it.depth + 1, id, false});
-      stack.push_back({it.b, mid, it.depth + 1, id, true});
+      stack.push_back({mid, it.e, it.depth + 1, id, false, it.live});
+      stack.push_back({it.b, mid, it.depth + 1, id, true, std::move(it.live)});
     }
     tree_.set_values(o_.laplace);
     return std::move(tree_);
@@ -315,42 +325,65 @@ class Grower {
     return mid - idx_.begin();
   }
 
-  Split best_split(int64_t b, int64_t e, const double* tot, double W, double imp) {
+  Split best_split(int64_t b, int64_t e, const double* tot, double W, double imp, std::vector<int>& live) {
     const int64_t d = bf_.d;
     const int64_t n = e - b;
+    // the node's labels and weights, gathered once for all its features
+    for (int64_t i = b; i < e; ++i) {
+      ny_[i] = y_[idx_[i]];
+      nw_[i] = weight(idx_[i]);
+    }
     std::vector<int> cand;
+    const int64_t nl = static_cast<int64_t>(live.size());
+    for (int f : live) const_[f] = 0;
     if (o_.max_features == 0 || o_.max_features >= d) {
-      // Every feature, in order; at large nodes in parallel (each feature's best split is found
-      // on its own and the choice below runs in feature order, so the thread count cannot matter).
-      cand.resize(d);
-      std::iota(cand.begin(), cand.end(), 0);
+      // Every live feature, in order; at large nodes in parallel (each feature's best split is
+      // found on its own and the choice below runs in feature order: the thread count cannot matter).
+      cand = live;
       const int nt = std::max(1, o_.threads);
-      if (nt > 1 && n * d >= (int64_t{1} << 16)) {
+      if (nt > 1 && n * nl >= (int64_t{1} << 16)) {
         std::atomic<int64_t> next{0};
         backend::run_threads(nt, [&](int t) {
-          for (int64_t f; (f = next.fetch_add(1)) < d;) feat_split_[f] = eval_feature(static_cast<int>(f), b, e, tot, W, imp, scratch_[t]);
+          for (int64_t j; (j = next.fetch_add(1)) < nl;) {
+            const int f = cand[j];
+            bool c = false;
+            feat_split_[f] = eval_feature(f, b, e, tot, W, imp, scratch_[t], &c);
+            const_[f] = c;
+          }
         });
       } else {
-        for (int64_t f = 0; f < d; ++f) feat_split_[f] = eval_feature(static_cast<int>(f), b, e, tot, W, imp, scratch_[0]);
+        for (int f : cand) {
+          bool c = false;
+          feat_split_[f] = eval_feature(f, b, e, tot, W, imp, scratch_[0], &c);
+          const_[f] = c;
+        }
       }
     } else {
-      // scikit-learn's draw: features without replacement until max_features non-constant ones
-      // were tried (constant features do not count).
-      if (perm_.size() != static_cast<size_t>(d)) {
-        perm_.resize(d);
-        std::iota(perm_.begin(), perm_.end(), 0);
-      }
-      int64_t left = d;
+      // scikit-learn's draw: live features without replacement until max_features non-constant
+      // ones were tried (constant features do not count).
+      perm_ = live;
+      int64_t left = nl;
       int tried = 0;
       while (left > 0 && tried < o_.max_features) {
         const int64_t r = static_cast<int64_t>(rng_.below(left));
         std::swap(perm_[r], perm_[left - 1]);
         const int f = perm_[--left];
-        bool constant = false;
-        feat_split_[f] = eval_feature(f, b, e, tot, W, imp, scratch_[0], &constant);
+        bool c = false;
+        feat_split_[f] = eval_feature(f, b, e, tot, W, imp, scratch_[0], &c);
+        const_[f] = c;
         cand.push_back(f);
-        if (!constant) ++tried;
+        if (!c) ++tried;
       }
+    }
+    // Features found constant here stay constant below.
+    bool any = false;
+    for (int f : cand) any |= const_[f] != 0;
+    if (any) {
+      std::vector<int> keep;
+      keep.reserve(live.size());
+      for (int f : live)
+        if (!const_[f]) keep.push_back(f);
+      live = std::move(keep);
     }
     // Choose.
     if (o_.criterion != Criterion::gain_ratio) {
@@ -396,21 +429,45 @@ class Grower {
     std::fill(miss, miss + K, 0.0);
     miss_n = 0;
     if (n * 4 >= nb) {
-      s.hist.assign(static_cast<size_t>(nb + 1) * K, 0.0);
-      s.hcnt.assign(nb + 1, 0);
-      for (int64_t i = b; i < e; ++i) {
-        const int64_t r = idx_[i];
-        const uint16_t c = code[r];
-        s.hist[c * K + y_[r]] += weight(r);
-        ++s.hcnt[c];
+      // Slot c holds K class weights and the row count. Small histograms (one-hot features have
+      // two bins) get four interleaved copies: consecutive rows then add to different slots
+      // instead of waiting on the same one.
+      const int S = K + 1;
+      const int copies = nb <= 16 && n >= 256 ? 4 : 1;
+      const size_t stride = static_cast<size_t>(nb + 1) * S;
+      s.hist.assign(stride * copies, 0.0);
+      double* h = s.hist.data();
+      const int32_t* ny = ny_.data();
+      const double* nw = nw_.data();
+      int64_t i = b;
+      if (copies == 4) {
+        for (; i + 4 <= e; i += 4)
+          for (int j = 0; j < 4; ++j) {
+            double* slot = h + j * stride + static_cast<size_t>(code[idx_[i + j]]) * S;
+            slot[ny[i + j]] += nw[i + j];
+            slot[K] += 1.0;
+          }
+        for (; i < e; ++i) {
+          double* slot = h + static_cast<size_t>(code[idx_[i]]) * S;
+          slot[ny[i]] += nw[i];
+          slot[K] += 1.0;
+        }
+        for (int j = 1; j < 4; ++j)
+          for (size_t q = 0; q < stride; ++q) h[q] += h[j * stride + q];
+      } else {
+        for (; i < e; ++i) {
+          double* slot = h + static_cast<size_t>(code[idx_[i]]) * S;
+          slot[ny[i]] += nw[i];
+          slot[K] += 1.0;
+        }
       }
-      for (int k = 0; k < K; ++k) miss[k] = s.hist[k];
-      miss_n = s.hcnt[0];
+      for (int k = 0; k < K; ++k) miss[k] = h[k];
+      miss_n = static_cast<int64_t>(h[K]);
       for (int c = 1; c <= nb; ++c)
-        if (s.hcnt[c] > 0) {
+        if (h[c * S + K] > 0) {
           s.code.push_back(c);
-          s.cn.push_back(s.hcnt[c]);
-          s.cw.insert(s.cw.end(), s.hist.begin() + c * K, s.hist.begin() + (c + 1) * K);
+          s.cn.push_back(static_cast<int64_t>(h[c * S + K]));
+          s.cw.insert(s.cw.end(), h + c * S, h + c * S + K);
         }
       return;
     }
@@ -419,9 +476,9 @@ class Grower {
     std::sort(s.keys.begin(), s.keys.end());
     for (uint64_t key : s.keys) {
       const int c = static_cast<int>(key >> 40);
-      const int64_t r = idx_[static_cast<int64_t>(key & ((uint64_t{1} << 40) - 1))];
+      const int64_t i = static_cast<int64_t>(key & ((uint64_t{1} << 40) - 1));
       if (c == 0) {
-        miss[y_[r]] += weight(r);
+        miss[ny_[i]] += nw_[i];
         ++miss_n;
         continue;
       }
@@ -431,7 +488,7 @@ class Grower {
         s.cw.resize(s.cw.size() + K, 0.0);
       }
       ++s.cn.back();
-      s.cw[(s.code.size() - 1) * K + y_[r]] += weight(r);
+      s.cw[(s.code.size() - 1) * K + ny_[i]] += nw_[i];
     }
   }
 
@@ -439,7 +496,8 @@ class Grower {
   Split eval_feature(int f, int64_t b, int64_t e, const double* tot, double W, double imp, Scratch& s,
                      bool* constant = nullptr) const {
     const int K = K_;
-    std::vector<double> miss(K);
+    s.miss.resize(K);
+    std::vector<double>& miss = s.miss;
     int64_t miss_n = 0;
     histogram(f, b, e, s, miss.data(), miss_n);
     const int m = static_cast<int>(s.code.size());
@@ -542,7 +600,10 @@ class Grower {
   Rng rng_;
   Criterion crit_ = Criterion::gini;
   std::vector<int64_t> idx_;
+  std::vector<int32_t> ny_;  // labels and weights of idx_'s rows at the node being split
+  std::vector<double> nw_;
   std::vector<int> perm_;
+  std::vector<uint8_t> const_;  // (d) found constant at the node being split (valid for `cand` only)
   std::vector<Scratch> scratch_;
   std::vector<Split> feat_split_;
   Tree tree_;
