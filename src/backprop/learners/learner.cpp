@@ -30,6 +30,9 @@ const json& tree_keys() {
 
 json defaults(const std::string& kind) {
   json d = tree_keys();
+  // Ensembles bin numeric features into 255 quantile bins (measured ~15-20% faster to fit on
+  // Adult at the same ROC area, docs/trees.md); a single tree splits on exact values by default.
+  if (kind != "tree") d["max_bins"] = 255;
   if (kind == "tree") {
     d["preset"] = "cart";
     d["pruning"] = "ccp";
