@@ -667,7 +667,8 @@ void Tree::accumulate_proba(const MatrixView& X, float* out, float scale) const 
   if (X.cols != n_features)
     throw LearnerError("the tree expects " + std::to_string(n_features) + " features, got " + std::to_string(X.cols));
   const int K = n_classes;
-  // (Walking eight rows through the tree together, to overlap their loads, measured slower here.)
+  // (Walking eight rows through the tree together, with or without branches, to overlap their
+  // loads measured slower here: the rows of a forest's deep trees end at very different depths.)
   for (int64_t r = 0; r < X.rows; ++r) {
     const float* v = &value[static_cast<size_t>(leaf(X.row(r))) * K];
     float* o = out + r * K;
