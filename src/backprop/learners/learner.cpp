@@ -264,16 +264,31 @@ MetaCommon read_meta(const json& m) {
 // ---------------------------------------------------------------------------------------------
 // The learners
 
-class TreeLearner : public Learner {
+// What every learner below shares: its kind, its options (completed with their defaults), and
+// whether it has been fitted or loaded.
+class LearnerBase : public Learner {
  public:
-  explicit TreeLearner(json o) : o_(std::move(o)), to_(tree_options(o_, "tree")) {}
-  std::string kind() const override { return "tree"; }
+  LearnerBase(std::string kind, json o) : kind_(std::move(kind)), o_(std::move(o)) {}
+  std::string kind() const override { return kind_; }
   const json& options() const override { return o_; }
+  bool fitted() const override { return fitted_; }
+
+ protected:
+  void need() const {
+    if (!fitted_) throw LearnerError(kind_ + ": the model is not fitted");
+  }
+  std::string kind_;
+  json o_;
+  bool fitted_ = false;
+};
+
+class TreeLearner : public LearnerBase {
+ public:
+  explicit TreeLearner(json o) : LearnerBase("tree", std::move(o)), to_(tree_options(o_, "tree")) {}
   void fit(const TrainSet& t) override {
     tree_ = fit_tree(t, to_);
     fitted_ = true;
   }
-  bool fitted() const override { return fitted_; }
   Tensor predict_proba(const MatrixView& X) const override {
     need();
     return tree_.predict_proba(X);
@@ -300,18 +315,13 @@ class TreeLearner : public Learner {
   }
 
  private:
-  void need() const {
-    if (!fitted_) throw LearnerError("tree: the model is not fitted");
-  }
-  json o_;
   TreeOptions to_;
   Tree tree_;
-  bool fitted_ = false;
 };
 
-class ForestLearner : public Learner {
+class ForestLearner : public LearnerBase {
  public:
-  ForestLearner(std::string kind, json o) : kind_(std::move(kind)), o_(std::move(o)) {
+  ForestLearner(std::string kind, json o) : LearnerBase(std::move(kind), std::move(o)) {
     fo_.tree = tree_options(o_, kind_);
     if (fo_.tree.pruning != Pruning::none) throw LearnerError(kind_ + ": ensemble trees are grown unpruned (pruning must be none)");
     fo_.n_trees = get_int(o_, "trees", 1, 1 << 20, kind_);
@@ -320,8 +330,6 @@ class ForestLearner : public Learner {
     fo_.seed = fo_.tree.seed;
     fo_.threads = fo_.tree.threads;
   }
-  std::string kind() const override { return kind_; }
-  const json& options() const override { return o_; }
   void fit(const TrainSet& t) override {
     ForestOptions fo = fo_;
     if (kind_ == "random-forest" && fo.tree.max_features == 0)
@@ -329,7 +337,6 @@ class ForestLearner : public Learner {
     f_ = fit_forest(t, fo);
     fitted_ = true;
   }
-  bool fitted() const override { return fitted_; }
   Tensor predict_proba(const MatrixView& X) const override {
     need();
     return f_.predict_proba(X, fo_.threads);
@@ -375,19 +382,13 @@ class ForestLearner : public Learner {
   }
 
  private:
-  void need() const {
-    if (!fitted_) throw LearnerError(kind_ + ": the model is not fitted");
-  }
-  std::string kind_;
-  json o_;
   ForestOptions fo_;
   Forest f_;
-  bool fitted_ = false;
 };
 
-class BoostLearner : public Learner {
+class BoostLearner : public LearnerBase {
  public:
-  BoostLearner(std::string kind, json o) : kind_(std::move(kind)), o_(std::move(o)) {
+  BoostLearner(std::string kind, json o) : LearnerBase(std::move(kind), std::move(o)) {
     bo_.tree = tree_options(o_, kind_);
     if (bo_.tree.pruning != Pruning::none) throw LearnerError(kind_ + ": boosted trees are grown unpruned (pruning must be none)");
     if (kind_ == "boosted-stumps" && bo_.tree.max_depth != 1) throw LearnerError("boosted-stumps: max_depth is 1 (use boosted-trees for deeper trees)");
@@ -396,13 +397,10 @@ class BoostLearner : public Learner {
     bo_.seed = bo_.tree.seed;
     bo_.threads = bo_.tree.threads;
   }
-  std::string kind() const override { return kind_; }
-  const json& options() const override { return o_; }
   void fit(const TrainSet& t) override {
     b_ = fit_adaboost(t, bo_);
     fitted_ = true;
   }
-  bool fitted() const override { return fitted_; }
   int steps() const override { return fitted_ ? b_.steps() : 0; }
   Tensor predict_proba(const MatrixView& X) const override { return predict_proba_at(X, 0); }
   Tensor predict_proba_at(const MatrixView& X, int steps) const override {
@@ -450,19 +448,13 @@ class BoostLearner : public Learner {
   }
 
  private:
-  void need() const {
-    if (!fitted_) throw LearnerError(kind_ + ": the model is not fitted");
-  }
-  std::string kind_;
-  json o_;
   BoostOptions bo_;
   Boosted b_;
-  bool fitted_ = false;
 };
 
-class XgbLearner : public Learner {
+class XgbLearner : public LearnerBase {
  public:
-  explicit XgbLearner(json o) : o_(std::move(o)) {
+  explicit XgbLearner(json o) : LearnerBase("xgboost", std::move(o)) {
     xo_.n_trees = get_int(o_, "trees", 1, 1 << 20, "xgboost");
     xo_.max_depth = get_int(o_, "max_depth", 0, 64, "xgboost");
     xo_.eta = get_num(o_, "eta", 1e-9, 1e9, "xgboost");
@@ -476,14 +468,11 @@ class XgbLearner : public Learner {
     xo_.seed = o_.at("seed").get<uint64_t>();
     xo_.threads = get_int(o_, "threads", 0, 4096, "xgboost");
   }
-  std::string kind() const override { return "xgboost"; }
-  const json& options() const override { return o_; }
   void fit(const TrainSet& t) override {
     m_ = XgbModel::fit(t, xo_);
     cats_ = t.categories.empty() ? std::vector<int>(t.X.cols, 0) : t.categories;
     fitted_ = true;
   }
-  bool fitted() const override { return fitted_; }
   Tensor predict_proba(const MatrixView& X) const override {
     need();
     return m_.predict_proba(X, xo_.threads);
@@ -512,14 +501,9 @@ class XgbLearner : public Learner {
   }
 
  private:
-  void need() const {
-    if (!fitted_) throw LearnerError("xgboost: the model is not fitted");
-  }
-  json o_;
   XgbOptions xo_;
   XgbModel m_;
   std::vector<int> cats_;
-  bool fitted_ = false;
 };
 
 }  // namespace
