@@ -59,6 +59,14 @@ std::unique_ptr<Module> module_from_config(const nlohmann::json& cfg, Rng& rng) 
                                       proj.is_null() ? nullptr : module_from_config(proj, rng),
                                       act_from_string(get<std::string>(cfg, "post")));
   }
+  if (type == "embedding") return std::make_unique<Embedding>(get<int64_t>(cfg, "num"), get<int64_t>(cfg, "dim"), rng);
+  if (type == "rnn" || type == "lstm" || type == "gru") {
+    const RecurrentOptions o{.num_layers = get<int64_t>(cfg, "num_layers"), .bidirectional = get<bool>(cfg, "bidirectional"),
+                             .dropout = get<float>(cfg, "dropout"), .batch_first = get<bool>(cfg, "batch_first"),
+                             .bias = get<bool>(cfg, "bias"), .seed = get<uint64_t>(cfg, "seed")};
+    const ops::Cell cell = type == "rnn" ? ops::Cell::RNNTanh : type == "lstm" ? ops::Cell::LSTM : ops::Cell::GRU;
+    return std::make_unique<Recurrent>(cell, get<int64_t>(cfg, "input_size"), get<int64_t>(cfg, "hidden_size"), o, rng);
+  }
   throw std::invalid_argument("unknown layer type '" + type + "'");
 }
 

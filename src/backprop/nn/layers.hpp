@@ -5,6 +5,7 @@
 //   regularize.hpp  Dropout, RandomShiftFlip (training-mode only)
 //   shape.hpp       Reshape, Flatten
 //   residual.hpp    Residual, make_basic_block
+//   rnn.hpp         Embedding, Recurrent (RNN, LSTM, GRU)
 // Library code includes the family it uses; this header is for users and for the one place
 // that must know every type (module_from_config, nn/factory.cpp).
 #pragma once
@@ -14,4 +15,5 @@
 #include "backprop/nn/norm.hpp"
 #include "backprop/nn/regularize.hpp"
 #include "backprop/nn/residual.hpp"
+#include "backprop/nn/rnn.hpp"
 #include "backprop/nn/shape.hpp"

@@ -21,6 +21,8 @@ class Optimizer {
   float lr() const { return lr_; }
   void set_lr(float lr) { lr_ = lr; }
   int64_t steps() const { return t_; }
+  // The flat parameter and gradient buffers (for clip_grad_norm and checkpoints).
+  const FlatParameters& flat() const { return flat_; }
   virtual std::string name() const = 0;
 
  protected:
