@@ -74,7 +74,8 @@ DataSpec DataSpec::from_json(const nlohmann::json& j) {
     s.standardize = j.value("standardize", true);
     s.csv.na_values = j.value("na_values", CsvOptions{}.na_values);
     const int space = j.value("initial_space", 0);
-    if (space < 0 || space > 2) throw std::invalid_argument("bad data description in model file: initial_space " + std::to_string(space));
+    if (space < 0 || space > 2)
+      throw std::invalid_argument("bad data description in model file: initial_space " + std::to_string(space));
     s.csv.initial_space = static_cast<CsvOptions::InitialSpace>(space);
   } catch (const nlohmann::json::exception& e) {
     throw std::invalid_argument(std::string("bad data description in model file: ") + e.what());
