@@ -48,7 +48,11 @@ void add_data_options(CLI::App* cmd, data::DataSpec& d) {
         d.csv.na_values.clear();
         std::stringstream ss(list);
         std::string item;
-        while (std::getline(ss, item, ',')) d.csv.na_values.push_back(item);
+        while (std::getline(ss, item, ',')) {
+          // Markers are compared with trimmed fields: "?, NA" means ? and NA.
+          const size_t first = item.find_first_not_of(" \t"), last = item.find_last_not_of(" \t");
+          if (first != std::string::npos) d.csv.na_values.push_back(item.substr(first, last - first + 1));
+        }
       },
       "CSV: comma-separated texts that mark a missing value besides the empty field (default: NA,?)");
   cmd->add_flag_callback(

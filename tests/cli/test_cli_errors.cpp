@@ -227,7 +227,7 @@ TEST_F(CliErrors, AdultTrainsAsTheReadmeSays) {
   const nlohmann::json rep = nlohmann::json::parse(std::ifstream(path("a.json")));
   EXPECT_EQ(rep.at("test").at("class_names"), nlohmann::json::array({"<=50K", ">50K"}));
   // Explicit options give the same reading; --na-values "" makes ? a category again.
-  const Outcome same = run("train --data " + slice + " --target Salary --na-values '?,NA' --skip-initial-space --hidden 8 "
+  const Outcome same = run("train --data " + slice + " --target Salary --na-values '?, NA' --skip-initial-space --hidden 8 "
                        "--epochs 1 -q -o " + path("b.safetensors") + " --report " + path("b.json"));
   ASSERT_EQ(same.code, 0) << same.err;
   const nlohmann::json rep2 = nlohmann::json::parse(std::ifstream(path("b.json")));
