@@ -34,10 +34,11 @@ Runner add_evaluate(CLI::App& app) {
   cmd->add_option("--calibration-data", c->o.calibration_data, "Fit the calibrator on this CSV file instead")
       ->check(CLI::ExistingFile);
   cmd->add_option("--save-calibrated", c->o.save_calibrated,
-                  "Write the model with its fitted calibrator to this file (needs --calibrate)");
-  cmd->add_option("--reliability-plot", c->o.reliability_plot, "Draw a reliability diagram (.png or .svg)");
-  cmd->add_option("--roc-plot", c->o.roc_plot, "Draw the ROC curve (.png or .svg)");
-  cmd->add_option("--report", c->o.report, "Also write the results as JSON to this file");
+                  "Write the model with its fitted calibrator to this file (needs --calibrate)")
+      ->check(file_name());
+  cmd->add_option("--reliability-plot", c->o.reliability_plot, "Draw a reliability diagram (.png or .svg)")->check(file_name());
+  cmd->add_option("--roc-plot", c->o.roc_plot, "Draw the ROC curve (.png or .svg)")->check(file_name());
+  cmd->add_option("--report", c->o.report, "Also write the results as JSON to this file")->check(file_name());
   cmd->add_option("--threads", c->threads, "Threads (0: one per core)")->check(CLI::Range(0, 1024));
   cmd->callback([c, cmd] {
     if (cmd->count("--data") > 0) c->o.data = c->data;

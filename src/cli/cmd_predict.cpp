@@ -21,7 +21,9 @@ Runner add_predict(CLI::App& app) {
   cmd->add_option("--model,-m", c->o.model, "Model file")->required()->check(CLI::ExistingFile);
   cmd->add_option("--data", c->o.data.source, "Data to predict: a CSV file (the target column may be absent), or fashion-mnist")
       ->required();
-  cmd->add_option("--output,-o", c->o.output, "CSV file to write (- for standard output)")->capture_default_str();
+  cmd->add_option("--output,-o", c->o.output, "CSV file to write (- for standard output)")
+      ->check(file_name())
+      ->capture_default_str();
   cmd->add_option("--threads", c->threads, "Threads (0: one per core)")->check(CLI::Range(0, 1024));
   return [c] {
     backend::set_num_threads(c->threads);

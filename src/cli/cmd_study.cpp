@@ -33,8 +33,10 @@ Runner add_study(CLI::App& app) {
       ->check(CLI::Range(int64_t{50}, int64_t{1} << 40))
       ->capture_default_str();
   cmd->add_option("--mlp-epochs", c->o.mlp_epochs, "Epochs of each MLP")->check(CLI::Range(1, 10000))->capture_default_str();
-  cmd->add_option("--seed", c->o.seed, "Seed of the splits and the models")->capture_default_str();
-  cmd->add_option("--output,-o", c->o.output, "Write PREFIX.txt, PREFIX.csv and PREFIX.json")->capture_default_str();
+  cmd->add_option("--seed", c->o.seed, "Seed of the splits and the models")->check(seed_number())->capture_default_str();
+  cmd->add_option("--output,-o", c->o.output, "Write PREFIX.txt, PREFIX.csv and PREFIX.json")
+      ->check(file_name())
+      ->capture_default_str();
   cmd->add_option("--threads", c->threads, "Threads (0: one per core)")->check(CLI::Range(0, 1024));
   cmd->add_flag("--quiet,-q", c->quiet, "Print only the tables");
   return [c] {

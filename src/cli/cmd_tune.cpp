@@ -37,8 +37,8 @@ Runner add_tune(CLI::App& app) {
   cmd->add_option("--tuning-fraction", c->tuning_fraction, "Fraction of the training part used as the tuning set")
       ->check(CLI::Range(0.05, 0.9))
       ->capture_default_str();
-  cmd->add_option("--output,-o", c->output, "Model file for the final model")->capture_default_str();
-  cmd->add_option("--report", c->report, "Also write the results as JSON to this file");
+  cmd->add_option("--output,-o", c->output, "Model file for the final model")->check(file_name())->capture_default_str();
+  cmd->add_option("--report", c->report, "Also write the results as JSON to this file")->check(file_name());
   return [c] {
     finish_train_options(c->train);
     pipeline::TuneOptions o;
@@ -55,7 +55,7 @@ Runner add_tune(CLI::App& app) {
 
     Progress progress(c->train.spec.fit.epochs, !c->train.quiet);
     pipeline::TuneObserver ob;
-    static_cast<pipeline::Observer&>(ob) = progress_observer(progress);
+    static_cast<pipeline::Observer&>(ob) = progress_observer(progress, c->train.quiet);
     bool cls = false;
     ob.plan = [&](const pipeline::TunePlan& p) {
       cls = p.classification;
@@ -75,7 +75,7 @@ Runner add_tune(CLI::App& app) {
       std::fflush(stdout);
     };
     pipeline::TuneResult r = pipeline::tune(o, ob);
-    print_train_result(r.final);
+    print_train_result(r.final, c->train.quiet);
     return 0;
   };
 }

@@ -38,8 +38,58 @@ void add_data_options(CLI::App* cmd, data::DataSpec& d) {
   cmd->add_option("--test-fraction", d.test_fraction, "CSV: fraction held out as the test set")
       ->check(CLI::Range(0.0, 0.99))
       ->capture_default_str();
-  cmd->add_option("--split-seed", d.split_seed, "CSV: seed of the train/test split")->capture_default_str();
+  cmd->add_option("--split-seed", d.split_seed, "CSV: seed of the train/test split")
+      ->check(seed_number())
+      ->capture_default_str();
   cmd->add_flag("!--no-standardize", d.standardize, "CSV: keep numeric features unscaled");
+  cmd->add_option_function<std::string>(
+      "--na-values",
+      [&d](const std::string& list) {
+        d.csv.na_values.clear();
+        std::stringstream ss(list);
+        std::string item;
+        while (std::getline(ss, item, ',')) {
+          // Markers are compared with trimmed fields: "?, NA" means ? and NA.
+          const size_t first = item.find_first_not_of(" \t"), last = item.find_last_not_of(" \t");
+          if (first != std::string::npos) d.csv.na_values.push_back(item.substr(first, last - first + 1));
+        }
+      },
+      "CSV: comma-separated texts that mark a missing value besides the empty field (default: NA,?)");
+  cmd->add_flag_callback(
+      "--skip-initial-space", [&d] { d.csv.initial_space = data::CsvOptions::InitialSpace::Skip; },
+      "CSV: drop spaces after each separator (default: detected, as in UCI's \", \" files)");
+}
+
+CLI::Validator non_negative_number() {
+  return CLI::Validator(
+      [](std::string& s) -> std::string {
+        try {
+          size_t pos = 0;
+          double v = std::stod(s, &pos);
+          if (pos != s.size() || !std::isfinite(v) || v < 0) return "must be a number >= 0, got '" + s + "'";
+        } catch (...) {
+          return "must be a number >= 0, got '" + s + "'";
+        }
+        return "";
+      },
+      "NUMBER>=0");
+}
+
+CLI::Validator seed_number() {
+  return CLI::Validator(
+      [](std::string& s) -> std::string {
+        // Digits only: a "-1" would wrap around to 18446744073709551615 in an unsigned seed.
+        const bool digits = !s.empty() && s.size() <= 20 && s.find_first_not_of("0123456789") == std::string::npos;
+        if (!digits || (s.size() == 20 && s > "18446744073709551615"))
+          return "must be an integer from 0 to 18446744073709551615, got '" + s + "'";
+        return "";
+      },
+      "SEED");
+}
+
+CLI::Validator file_name() {
+  return CLI::Validator([](std::string& s) -> std::string { return s.empty() ? "the file name is empty" : ""; },
+                        "FILE");
 }
 
 CLI::Validator positive_number() {
@@ -77,7 +127,7 @@ void add_train_options(CLI::App* cmd, TrainOptions& o) {
       ->check(CLI::Range(0.0, 0.999))
       ->capture_default_str();
   cmd->add_option("--weight-decay", s.optimizer.weight_decay, "L2 weight decay (decoupled for adamw)")
-      ->check(CLI::NonNegativeNumber)
+      ->check(non_negative_number())
       ->capture_default_str();
   cmd->add_option("--schedule", s.fit.schedule, "Learning-rate schedule: constant, cosine, step:SIZE:GAMMA")
       ->capture_default_str();
@@ -85,15 +135,17 @@ void add_train_options(CLI::App* cmd, TrainOptions& o) {
   cmd->add_option("--batch-size", s.fit.batch_size, "Examples per step: 1 stochastic, N mini-batch, 0 full batch")
       ->check(CLI::Range(int64_t{0}, int64_t{1} << 40))
       ->capture_default_str();
-  cmd->add_option("--seed", s.model.seed, "Seed of the initial weights and the shuffling")->capture_default_str();
+  cmd->add_option("--seed", s.model.seed, "Seed of the initial weights and the shuffling")
+      ->check(seed_number())
+      ->capture_default_str();
   cmd->add_option("--validation", s.validation_fraction, "Fraction of the training data kept for validation")
       ->check(CLI::Range(0.0, 0.9))
       ->capture_default_str();
   cmd->add_option("--patience", s.fit.patience, "Early stopping: epochs without validation improvement (0: off)")
-      ->check(CLI::NonNegativeNumber)
+      ->check(CLI::Range(0, 100000))
       ->capture_default_str();
   cmd->add_option("--threads", o.threads, "Threads (0: one per core)")->check(CLI::Range(0, 1024))->capture_default_str();
-  cmd->add_flag("--quiet,-q", o.quiet, "Print only the results");
+  cmd->add_flag("--quiet,-q", o.quiet, "Print only the results (test scores, the model file) and errors: no progress");
 }
 
 std::vector<int64_t> parse_sizes(const std::string& text, const std::string& what) {
@@ -109,8 +161,11 @@ std::vector<int64_t> parse_sizes(const std::string& text, const std::string& wha
     } catch (...) {
       pos = 0;
     }
-    if (pos != item.size() || v <= 0 || v > 1'000'000)
+    if (pos != item.size() || v <= 0 || item.find_first_not_of("0123456789") != std::string::npos)
       throw pipeline::UsageError(what + ": '" + text + "' is not a comma-separated list of positive sizes");
+    if (v > kMaxLayerSize)
+      throw pipeline::UsageError(what + ": a layer of " + item + " units is over the limit of " +
+                                 std::to_string(kMaxLayerSize) + " units per layer");
     out.push_back(v);
   }
   return out;
@@ -152,20 +207,21 @@ void finish_train_options(TrainOptions& o) {
   backend::set_num_threads(o.threads);
 }
 
-pipeline::Observer progress_observer(Progress& progress) {
+pipeline::Observer progress_observer(Progress& progress, bool quiet) {
   pipeline::Observer ob;
-  ob.data_ready = [](const std::string& description) {
-    std::printf("%s\n", description.c_str());
-    std::fflush(stdout);
-  };
+  if (!quiet)
+    ob.data_ready = [](const std::string& description) {
+      std::printf("%s\n", description.c_str());
+      std::fflush(stdout);
+    };
   ob.batch = [&progress](int64_t done, int64_t total, double loss) { progress.batch(done, total, loss); };
   ob.epoch = [&progress](const train::EpochStats& s) { progress.epoch(s); };
   ob.line = [&progress](const std::string& line) { progress.line(line); };
   return ob;
 }
 
-void print_train_result(const pipeline::TrainRunResult& r) {
-  std::printf("%s\n", pipeline::describe_training(r.report).c_str());
+void print_train_result(const pipeline::TrainRunResult& r, bool quiet) {
+  if (!quiet) std::printf("%s\n", pipeline::describe_training(r.report).c_str());
   if (r.report.contains("test")) {
     const nlohmann::json& ev = r.report.at("test");
     std::printf("test (%lld examples):\n%s", ev.at("examples").get<long long>(), pipeline::format_evaluation(ev).c_str());

@@ -15,7 +15,8 @@
 
 namespace bp::cli {
 
-// --data, --target, --ignore, --positive, --view, --task, --test-fraction, --split-seed, --no-standardize
+// --data, --target, --ignore, --positive, --view, --task, --test-fraction, --split-seed, --no-standardize,
+// --na-values, --skip-initial-space
 void add_data_options(CLI::App* cmd, data::DataSpec& d);
 
 // Model, optimizer and fit options of `train` and `tune`.
@@ -47,13 +48,25 @@ std::vector<double> parse_numbers(const std::string& text, const std::string& wh
 class Progress;
 // The observer that shows a workflow's progress: the data's description on stdout (before the
 // work starts), batches and epochs through `progress` on stderr.
-pipeline::Observer progress_observer(Progress& progress);
+pipeline::Observer progress_observer(Progress& progress, bool quiet = false);
 
 // What train and tune print once the final model is saved: the training summary, the test
 // scores, where the model went.
-void print_train_result(const pipeline::TrainRunResult& r);
+// With `quiet` (-q), the training summary line is left out: the test scores and the model file
+// are the results.
+void print_train_result(const pipeline::TrainRunResult& r, bool quiet = false);
 
 // A finite, positive number given on the command line.
 CLI::Validator positive_number();
+// A finite number >= 0 (CLI::NonNegativeNumber prints DBL_MAX's 300 digits as its bound).
+CLI::Validator non_negative_number();
+// A seed: decimal digits only, within uint64_t (CLI11 would wrap "-1" around).
+CLI::Validator seed_number();
+// A non-empty file name (for outputs: "" would name a hidden ".tmp.*" file in the current directory).
+CLI::Validator file_name();
+
+// The widest hidden layer --hidden accepts (a bigger one is refused by name; the memory
+// estimate, pipeline/memory.hpp, refuses what does not fit the machine).
+inline constexpr long long kMaxLayerSize = 1'000'000;
 
 }  // namespace bp::cli

@@ -172,3 +172,88 @@ TEST(DataCsv, LetterRecognitionLoadsFast) {
   // Not a timing assertion (the machines are shared): recorded for docs/data.md.
   RecordProperty("read_seconds", std::to_string(seconds));
 }
+
+// UCI's own format (issue 9 D): ", " between fields and ? for a missing value.
+TEST(DataCsv, UciDialectSpacesAfterSeparatorsAreDetected) {
+  const Table t = parse_csv("age, work, y\n39, State-gov, <=50K\n50, ?, >50K\n38, \"Private, Inc\", <=50K\n", "uci.csv");
+  EXPECT_EQ(t.columns, (std::vector<std::string>{"age", "work", "y"}));
+  EXPECT_EQ(t.cell(0, 1).text, "State-gov");
+  EXPECT_EQ(t.cell(1, 2).text, ">50K");
+  EXPECT_TRUE(t.cell(1, 1).missing);
+  EXPECT_EQ(t.cell(2, 1).text, "Private, Inc");  // a quoted field after the space
+  EXPECT_TRUE(t.cell(2, 1).quoted);
+}
+
+TEST(DataCsv, UnevenSpacesAfterSeparatorsAreKeptUnlessAsked) {
+  // Not every separator is followed by exactly one space: the spaces are data.
+  const std::string text = "a,b\n1,  2\n3, 4\n";
+  const Table kept = parse_csv(text);
+  EXPECT_EQ(kept.cell(0, 1).text, "  2");
+  CsvOptions skip;
+  skip.initial_space = CsvOptions::InitialSpace::Skip;
+  const Table skipped = parse_csv(text, "<memory>", skip);
+  EXPECT_EQ(skipped.cell(0, 1).text, "2");
+  EXPECT_EQ(skipped.cell(1, 1).text, "4");
+  CsvOptions keep;
+  keep.initial_space = CsvOptions::InitialSpace::Keep;
+  EXPECT_EQ(parse_csv("a, b\n1, 2\n", "<memory>", keep).columns[1], " b");
+}
+
+TEST(DataCsv, MissingValueMarkers) {
+  const std::string text = "a,b\n?,1\n-, NA \n";
+  const Table def = parse_csv(text);  // NA and ? by default
+  EXPECT_TRUE(def.cell(0, 0).missing);
+  EXPECT_FALSE(def.cell(1, 0).missing);
+  EXPECT_TRUE(def.cell(1, 1).missing);
+  CsvOptions dash;
+  dash.na_values = {"-"};
+  const Table t = parse_csv(text, "<memory>", dash);
+  EXPECT_FALSE(t.cell(0, 0).missing);
+  EXPECT_TRUE(t.cell(1, 0).missing);
+  EXPECT_FALSE(t.cell(1, 1).missing);
+  EXPECT_FALSE(parse_csv("a,b\n?x,1\n").cell(0, 0).missing);  // only a lone ?
+}
+
+TEST(DataCsv, AdultReadsAsUciMeant) {
+  const Table t = read_csv(repo_data("Adult.csv.gz"));
+  EXPECT_EQ(t.columns.back(), "Salary");
+  EXPECT_EQ(t.columns[1], "workclass");
+  // UCI's adult.names: 1836 unknown workclass, 1843 occupation, 583 native-country.
+  EXPECT_EQ(t.count_missing(t.column_index("workclass")), 1836);
+  EXPECT_EQ(t.count_missing(t.column_index("occupation")), 1843);
+  EXPECT_EQ(t.count_missing(t.column_index("native-country")), 583);
+  EXPECT_EQ(t.cell(0, t.num_cols() - 1).text, "<=50K");
+}
+
+TEST(DataCsv, BinaryDataIsRefusedAsSuch) {
+  const std::string png("\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x10", 24);
+  EXPECT_DATA_ERROR(parse_csv(png, "x.png"), "x.png is not a text CSV file (it looks like binary data)");
+  std::string noise;
+  for (int i = 0; i < 600; ++i) noise += static_cast<char>(0x80 + (i * 37) % 120);
+  EXPECT_DATA_ERROR(parse_csv(noise, "noise.bin"), "noise.bin is not a text CSV file");
+  const std::string inner = write_temp("bin/model.csv.gz", [] {
+    // A gzip stream whose content is binary (a header of NUL bytes).
+    std::string raw(64, '\0'), out(256, '\0');
+    uLongf n = out.size();
+    z_stream zs{};
+    deflateInit2(&zs, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY);
+    zs.next_in = reinterpret_cast<Bytef*>(raw.data());
+    zs.avail_in = raw.size();
+    zs.next_out = reinterpret_cast<Bytef*>(out.data());
+    zs.avail_out = n;
+    deflate(&zs, Z_FINISH);
+    out.resize(zs.total_out);
+    deflateEnd(&zs);
+    return out;
+  }());
+  EXPECT_DATA_ERROR(read_csv(inner), inner + " is not a text CSV file (it looks like binary data)");
+}
+
+TEST(DataCsv, Latin1TextNamesLineAndColumn) {
+  EXPECT_DATA_ERROR(parse_csv("a,b\n1,ok\n2,caf\xE9\n", "l.csv"),
+                    "l.csv:3: not UTF-8 text (byte 0xE9 at column 6); convert it, e.g. iconv -f latin1 -t utf-8");
+  // Column in characters: the é before is two bytes, one character.
+  EXPECT_DATA_ERROR(parse_csv("a,b\n\xC3\xA9,x\xFF\n", "m.csv"), "m.csv:2: not UTF-8 text (byte 0xFF at column 4)");
+  const Table ok = parse_csv("a,b\ncaf\xC3\xA9,\xE2\x82\xAC\xF0\x9F\x98\x80\n");
+  EXPECT_EQ(ok.cell(0, 0).text, "caf\xC3\xA9");
+}

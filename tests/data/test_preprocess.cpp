@@ -306,7 +306,9 @@ TEST(DataPreprocess, JsonValidation) {
 }
 
 TEST(DataPreprocess, JsonRejectsInvalidUtf8) {
-  const Table t = parse_csv("c,y\n\xff,p\nb,q\n", "u.csv");
+  // parse_csv refuses such text now (data/csv.hpp); a Table built another way may hold it.
+  Table t = parse_csv("c,y\na,p\nb,q\n", "u.csv");
+  t.cells[0].text = "\xff";
   EXPECT_DATA_ERROR(Preprocessor::fit(t, target("y")).to_json(), "not valid UTF-8");
 }
 

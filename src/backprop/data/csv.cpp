@@ -3,6 +3,7 @@
 #include <zlib.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
 #include <new>
 #include <unordered_map>
@@ -13,11 +14,93 @@ namespace bp::data {
 
 namespace {
 
+// UCI's dialect: in the first 100 lines, every separator outside quotes is followed by exactly
+// one space (and there is at least one separator).
+bool one_space_after_separators(std::string_view s) {
+  bool quoted = false, any = false;
+  int lines = 0;
+  for (size_t i = 0; i < s.size() && lines < 100; ++i) {
+    const char c = s[i];
+    if (c == '"') quoted = !quoted;
+    else if (!quoted && c == '\n') ++lines;
+    else if (!quoted && c == ',') {
+      if (i + 1 >= s.size() || s[i + 1] != ' ' || (i + 2 < s.size() && s[i + 2] == ' ')) return false;
+      any = true;
+    }
+  }
+  return any;
+}
+
+// The length of the valid UTF-8 sequence at s[i], or 0 when the byte there starts none
+// (overlong forms, surrogates and code points above U+10FFFF are invalid).
+size_t utf8_length(std::string_view s, size_t i) {
+  const auto b = [&](size_t k) { return i + k < s.size() ? static_cast<unsigned char>(s[i + k]) : 0u; };
+  const unsigned c = b(0);
+  const auto cont = [&](size_t k, unsigned lo = 0x80, unsigned hi = 0xBF) { return b(k) >= lo && b(k) <= hi; };
+  if (c < 0x80) return 1;
+  if (c >= 0xC2 && c <= 0xDF) return cont(1) ? 2 : 0;
+  if (c >= 0xE0 && c <= 0xEF) {
+    const bool second = c == 0xE0 ? cont(1, 0xA0) : c == 0xED ? cont(1, 0x80, 0x9F) : cont(1);
+    return second && cont(2) ? 3 : 0;
+  }
+  if (c >= 0xF0 && c <= 0xF4) {
+    const bool second = c == 0xF0 ? cont(1, 0x90) : c == 0xF4 ? cont(1, 0x80, 0x8F) : cont(1);
+    return second && cont(2) && cont(3) ? 4 : 0;
+  }
+  return 0;
+}
+
+// Refuses text that is not UTF-8: binary data as such (judged on the first KiB), otherwise
+// the first invalid byte with its line and column.
+void check_text(std::string_view s, std::string_view source) {
+  const size_t head = std::min<size_t>(s.size(), 1024);
+  size_t suspicious = 0;
+  bool nul = false;
+  for (size_t i = 0; i < head;) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    nul = nul || c == 0;
+    const size_t n = utf8_length(s, i);
+    if (n == 0 || c == 0x7F || (c < 0x20 && c != '\t' && c != '\n' && c != '\r' && c != '\f' && c != '\v'))
+      ++suspicious;
+    i += n == 0 ? 1 : n;
+  }
+  if (nul || suspicious * 8 > head)
+    throw DataError(std::string(source) + " is not a text CSV file (it looks like binary data)");
+  size_t i = 0;
+  while (i < s.size()) {
+    if (static_cast<unsigned char>(s[i]) < 0x80) {
+      ++i;
+      continue;
+    }
+    const size_t n = utf8_length(s, i);
+    if (n == 0) break;
+    i += n;
+  }
+  if (i >= s.size()) return;
+  // Line as the parser counts them (LF, CRLF or a lone CR), column in characters.
+  int64_t line = 1;
+  size_t line_start = 0;
+  for (size_t k = 0; k < i; ++k)
+    if (s[k] == '\n' || (s[k] == '\r' && (k + 1 >= s.size() || s[k + 1] != '\n'))) {
+      ++line;
+      line_start = k + 1;
+    }
+  int64_t column = 1;
+  for (size_t k = line_start; k < i; ++k) column += (static_cast<unsigned char>(s[k]) & 0xC0) != 0x80;
+  char byte[8];
+  std::snprintf(byte, sizeof byte, "0x%02X", static_cast<unsigned char>(s[i]));
+  fail(source, line, std::string("not UTF-8 text (byte ") + byte + " at column " + std::to_string(column) +
+                         "); convert it, e.g. iconv -f latin1 -t utf-8 " + std::string(source) + " > converted.csv");
+}
+
 // A single forward pass over the text; tracks the line number for messages.
 class CsvParser {
  public:
-  CsvParser(std::string_view text, std::string_view source) : s_(text), source_(source) {
+  CsvParser(std::string_view text, std::string_view source, const CsvOptions& options)
+      : s_(text), source_(source), na_values_(options.na_values) {
     if (s_.substr(0, 3) == "\xEF\xBB\xBF") pos_ = 3;  // UTF-8 byte-order mark
+    skip_spaces_ = options.initial_space == CsvOptions::InitialSpace::Skip ||
+                   (options.initial_space == CsvOptions::InitialSpace::Auto && one_space_after_separators(s_.substr(pos_)));
   }
 
   int64_t line() const { return line_; }
@@ -34,6 +117,8 @@ class CsvParser {
       read_field(fields.back(), fields.size());
       if (pos_ < s_.size() && s_[pos_] == ',') {
         ++pos_;
+        if (skip_spaces_)
+          while (pos_ < s_.size() && s_[pos_] == ' ') ++pos_;
         continue;
       }
       if (pos_ < s_.size()) skip_line_end();
@@ -70,7 +155,7 @@ class CsvParser {
     std::string_view v = cell.text;
     while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
     while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
-    cell.missing = v.empty() || v == "NA";
+    cell.missing = v.empty() || std::find(na_values_.begin(), na_values_.end(), v) != na_values_.end();
   }
 
   void read_quoted(Cell& cell, size_t field_no) {
@@ -103,6 +188,8 @@ class CsvParser {
 
   std::string_view s_;
   std::string_view source_;
+  const std::vector<std::string>& na_values_;
+  bool skip_spaces_ = false;
   size_t pos_ = 0;
   int64_t line_ = 1;
 };
@@ -139,10 +226,11 @@ std::string join_names(const std::vector<std::string>& names, size_t max_names) 
   return out;
 }
 
-Table parse_csv(std::string_view text, std::string_view source) {
+Table parse_csv(std::string_view text, std::string_view source, const CsvOptions& options) {
+  check_text(text, source);
   Table t;
   t.source = std::string(source);
-  CsvParser parser(text, source);
+  CsvParser parser(text, source, options);
   std::vector<Cell> fields;
   int64_t line = 1;
   if (!parser.next_record(fields, line)) fail(source, 1, "empty file (no header line)");
@@ -225,10 +313,10 @@ std::string gunzip(const std::string& bytes, const std::string& source) {
 }  // namespace
 
 // A gzip file (found by its magic bytes, whatever its name) is read as the text it holds.
-Table read_csv(const std::string& path) {
+Table read_csv(const std::string& path, const CsvOptions& options) {
   std::string bytes = read_file_text(path);
   if (bytes.size() >= 2 && bytes[0] == '\x1f' && bytes[1] == '\x8b') bytes = gunzip(bytes, path);
-  return parse_csv(bytes, path);
+  return parse_csv(bytes, path, options);
 }
 
 }  // namespace bp::data

@@ -7,7 +7,15 @@
 //  * a field may be enclosed in double quotes; inside, "" stands for one quote and
 //    commas and line breaks are literal. After the closing quote only a separator or
 //    line end may follow. A quote inside an unquoted field is an error;
-//  * an empty field or the text NA (quoted or not, spaces and tabs around ignored) is missing;
+//  * an empty field is missing, and so is a field whose text (quoted or not, spaces and tabs
+//    around ignored) is one of CsvOptions::na_values: by default NA (R) and ? (UCI);
+//  * spaces after a separator (UCI's "39, State-gov, 77516") are dropped when
+//    CsvOptions::initial_space says Skip, or, by default (Auto), when in the first 100 lines
+//    every separator outside quotes is followed by exactly one space;
+//  * the text must be UTF-8 (ASCII is): a file with a NUL byte in its first KiB, or with more
+//    than 1 in 8 of those bytes invalid UTF-8 or control characters, is refused as binary
+//    ("x.png is not a text CSV file (it looks like binary data)"); any other invalid byte is
+//    refused with its line and column ("x.csv:3: not UTF-8 text (byte 0xE9 at column 7); ...");
 //  * a UTF-8 byte-order mark at the very start is skipped.
 // Every record must have as many fields as the header. Errors are DataErrors naming the
 // source and the line, e.g. "data.csv:17: expected 5 fields, found 4".
@@ -22,9 +30,17 @@
 
 namespace bp::data {
 
+// The CSV dialect beyond RFC 4180 (the command's --na-values and --skip-initial-space).
+struct CsvOptions {
+  // Texts that mark a missing value besides the empty field, compared after trimming spaces and tabs.
+  std::vector<std::string> na_values{"NA", "?"};
+  enum class InitialSpace { Auto, Skip, Keep };
+  InitialSpace initial_space = InitialSpace::Auto;
+};
+
 struct Cell {
   std::string text;      // field text with quotes removed and "" unescaped
-  bool missing = false;  // empty or NA (after trimming spaces and tabs)
+  bool missing = false;  // empty or one of the na_values (after trimming spaces and tabs)
   bool quoted = false;   // the field was enclosed in double quotes
 };
 
@@ -49,9 +65,9 @@ struct Table {
 };
 
 // Parses CSV text. `source` names the text in error messages.
-Table parse_csv(std::string_view text, std::string_view source = "<memory>");
-// Reads and parses a CSV file.
-Table read_csv(const std::string& path);
+Table parse_csv(std::string_view text, std::string_view source = "<memory>", const CsvOptions& options = {});
+// Reads and parses a CSV file (gzip-compressed or not).
+Table read_csv(const std::string& path, const CsvOptions& options = {});
 
 // "a, b, c": the column names joined, for messages.
 std::string join_names(const std::vector<std::string>& names, size_t max_names = 30);

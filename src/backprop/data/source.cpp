@@ -57,7 +57,8 @@ bool DataSpec::is_fashion_mnist() const { return source == kFashion || source.rf
 
 nlohmann::json DataSpec::to_json() const {
   return {{"source", source}, {"target", target}, {"ignore", ignore}, {"positive", positive}, {"task", task},
-          {"test_fraction", test_fraction}, {"split_seed", split_seed}, {"standardize", standardize}};
+          {"test_fraction", test_fraction}, {"split_seed", split_seed}, {"standardize", standardize},
+          {"na_values", csv.na_values}, {"initial_space", static_cast<int>(csv.initial_space)}};
 }
 
 DataSpec DataSpec::from_json(const nlohmann::json& j) {
@@ -71,6 +72,11 @@ DataSpec DataSpec::from_json(const nlohmann::json& j) {
     s.test_fraction = j.value("test_fraction", 0.2);
     s.split_seed = j.value("split_seed", uint64_t{1});
     s.standardize = j.value("standardize", true);
+    s.csv.na_values = j.value("na_values", CsvOptions{}.na_values);
+    const int space = j.value("initial_space", 0);
+    if (space < 0 || space > 2)
+      throw std::invalid_argument("bad data description in model file: initial_space " + std::to_string(space));
+    s.csv.initial_space = static_cast<CsvOptions::InitialSpace>(space);
   } catch (const nlohmann::json::exception& e) {
     throw std::invalid_argument(std::string("bad data description in model file: ") + e.what());
   }
@@ -106,7 +112,7 @@ Prepared prepare(const DataSpec& s) {
     p.description = describe(kFashion, p.train, p.test);
     return p;
   }
-  const Table t = read_csv(s.source);
+  const Table t = read_csv(s.source, s.csv);
   const PreprocessOptions o = preprocess_options(s, t);
   const TargetColumn y = scan_target(t, o.target);  // the one pass over the target
   // Stratify the held-out split by class when the target is one (as the fit will decide).
@@ -143,7 +149,7 @@ Dataset load_with(const DataSpec& s, const Preprocessor& pre, std::string_view p
     return d;
   }
   if (pre.images()) throw std::invalid_argument("the model was trained on Fashion-MNIST images, not on a CSV file");
-  const Table t = read_csv(s.source);
+  const Table t = read_csv(s.source, s.csv);
   if (part == "all") return pre.transform(t);
   const TargetColumn y = scan_target(t, pre.target());
   const Split sp = split_rows(s, y, pre.is_classification());
@@ -161,7 +167,7 @@ Tensor load_features(const DataSpec& s, const nlohmann::json& preprocessing) {
   const Preprocessor pre = Preprocessor::from_json(preprocessing);
   if (s.is_fashion_mnist()) return load_with(s, pre, "test").x;
   if (pre.images()) throw std::invalid_argument("the model was trained on Fashion-MNIST images, not on a CSV file");
-  return pre.transform_features(read_csv(s.source));
+  return pre.transform_features(read_csv(s.source, s.csv));
 }
 
 }  // namespace bp::data

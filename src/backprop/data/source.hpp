@@ -35,6 +35,7 @@ struct DataSpec {
   double test_fraction = 0.2;          // CSV: held out for testing
   uint64_t split_seed = 1;
   bool standardize = true;
+  CsvOptions csv;                      // CSV dialect: missing-value markers, spaces after separators
 
   bool is_fashion_mnist() const;
   nlohmann::json to_json() const;

@@ -4,6 +4,7 @@
 #include <stdexcept>
 
 #include "backprop/pipeline/errors.hpp"
+#include "backprop/pipeline/memory.hpp"
 
 namespace bp::pipeline {
 
@@ -26,6 +27,7 @@ Trained train_model(const TrainSpec& spec, const data::Dataset& all_train, const
   ms.input_shape = input_shape;
   ms.task = all_train.task;
   ms.outputs = all_train.task == Task::Multiclass ? all_train.num_classes() : 1;
+  check_training_memory(ms, spec.optimizer, spec.fit.batch_size, all_train.size());
   // The spec comes from the user's options: a model that cannot be built from it (an unknown
   // name, an option the architecture does not take) is a usage error.
   try {
