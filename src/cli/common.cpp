@@ -40,6 +40,7 @@ void add_data_options(CLI::App* cmd, data::DataSpec& d) {
       ->capture_default_str();
   cmd->add_option("--split-seed", d.split_seed, "CSV: seed of the train/test split")->capture_default_str();
   cmd->add_flag("!--no-standardize", d.standardize, "CSV: keep numeric features unscaled");
+  cmd->add_flag("--drop-missing-target", d.drop_missing_target, "CSV: drop rows without a target value (and say how many)");
 }
 
 CLI::Validator positive_number() {

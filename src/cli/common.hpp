@@ -15,7 +15,7 @@
 
 namespace bp::cli {
 
-// --data, --target, --ignore, --positive, --view, --task, --test-fraction, --split-seed, --no-standardize
+// --data, --target, --ignore, --positive, --view, --task, --test-fraction, --split-seed, --no-standardize, --drop-missing-target
 void add_data_options(CLI::App* cmd, data::DataSpec& d);
 
 // Model, optimizer and fit options of `train` and `tune`.

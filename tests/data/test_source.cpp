@@ -171,6 +171,7 @@ TEST(DataSource, PrepareGivesWhatItGaveBefore) {
     s.test_fraction = c.test_fraction;
     s.split_seed = c.seed;
     s.standardize = c.standardize;
+    s.split_rule = 1;  // the rule of the old code (and of model files without "split_rule")
     const Prepared p = prepare(s);
     const std::string what = std::string(c.file) + " " + c.view;
     EXPECT_EQ(p.train.size(), c.train_rows) << what;

@@ -11,6 +11,7 @@
 
 #include "backprop/data/error.hpp"
 #include "backprop/pipeline/errors.hpp"
+#include "backprop/pipeline/outputs.hpp"
 #include "backprop/pipeline/report.hpp"
 #include "backprop/pipeline/training.hpp"
 #include "backprop/eval/calibration.hpp"
@@ -105,6 +106,10 @@ StudyResult run_study(const StudyOptions& o, const Observer& observer) {
   const auto t0 = std::chrono::steady_clock::now();
   if (o.trials < 2) throw UsageError("the study needs at least 2 trials (folds)");
   if (o.data.is_fashion_mnist()) throw UsageError("the study runs on a CSV data set with a binary task");
+  std::vector<FileArg> outputs;
+  if (!o.output.empty())
+    for (const char* ext : {".txt", ".csv", ".json"}) outputs.push_back({"--output", o.output + ext});
+  check_outputs(data_input(o.data), outputs);  // before the study, which may take hours
   data::Table table = data::read_csv(o.data.source);
   std::vector<std::string> views = o.views;
   if (views.empty()) {
