@@ -52,7 +52,7 @@ EvaluateResult evaluate_saved_model(const EvaluateOptions& o) {
   r.data = md.spec;
   r.part = md.part;
   r.notes = md.notes;
-  if (!o.data) check_outputs(data_input(r.data), outputs);  // the stored data is an input too
+  if (!o.data) check_outputs(data_input(r.data, "training data"), outputs);  // the stored data is an input too
   data::Dataset d = data::load_with(r.data, mf.info.preprocessing, r.part);
   if (md.other_file)
     r.notes.push_back(r.data.source + " is not the file this model was trained on: scoring all " +
