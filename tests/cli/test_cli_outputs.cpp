@@ -118,7 +118,7 @@ TEST_F(CliOutputs, AnOutputThatIsAnInputIsRefused) {
 
   // study: the prefix "e" writes e.csv, the data.
   const std::string e = write("e.csv", binary_table(100)), e_before = slurp(e);
-  expect_refused("study --data " + e + " --positive yes -q -o " + path("e"), 2, {"--output " + e, "--data " + e});
+  expect_refused("study --data " + e + " --positive yes -q -o " + path("e"), 2, {"--output " + path("e") + ": its file " + e, "--data " + e});
   EXPECT_EQ(slurp(e), e_before);
 }
 

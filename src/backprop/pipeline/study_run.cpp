@@ -108,7 +108,7 @@ StudyResult run_study(const StudyOptions& o, const Observer& observer) {
   if (o.data.is_fashion_mnist()) throw UsageError("the study runs on a CSV data set with a binary task");
   std::vector<FileArg> outputs;
   if (!o.output.empty())
-    for (const char* ext : {".txt", ".csv", ".json"}) outputs.push_back({"--output", o.output + ext});
+    for (const char* ext : {".txt", ".csv", ".json"}) outputs.push_back({"--output " + o.output + ": its file", o.output + ext});
   check_outputs(data_input(o.data), outputs);  // before the study, which may take hours
   data::Table table = data::read_csv(o.data.source);
   std::vector<std::string> views = o.views;
