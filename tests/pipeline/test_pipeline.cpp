@@ -467,4 +467,35 @@ TEST_F(Pipeline, TheCalibratedLossIsTheOneReported) {
   EXPECT_NE(text.find("(before calibration)"), std::string::npos) << text;
 }
 
+// Issue 9, B7 in the study: positive values of a numeric target compare as numbers, and test
+// rows whose value training never saw (a continuous negative class) are negative, not refused.
+TEST_F(Pipeline, AStudyOnANumericTarget) {
+  std::ostringstream s;
+  s << "a,b,y\n";
+  for (int i = 0; i < 300; ++i) {
+    const int a = i % 10, b = (i * 7) % 11;
+    if (a + b > 9)
+      s << a << ',' << b << ',' << (i % 2 ? "1" : "1.0") << '\n';
+    else
+      s << a << ',' << b << ',' << 2 + 0.001 * i << '\n';  // one value per row
+  }
+  std::ofstream(path("num.csv")) << s.str();
+  pipeline::StudyOptions o;
+  o.data.source = path("num.csv");
+  o.data.positive = {"1.00"};
+  o.trials = 2;
+  o.max_train = 120;
+  o.mlp_hidden = {{4}};
+  o.mlp_lrs = {0.01};
+  o.mlp_epochs = 3;
+  o.lr_lrs = {0.1};
+  o.lr_epochs = 20;
+  o.perceptron_epochs = {1};
+  const pipeline::StudyResult r = pipeline::run_study(o);
+  ASSERT_EQ(r.table.rows.size(), 9u);
+  // Half the rows are positive, spelled "1" or "1.0" (matching by text would find a quarter,
+  // or none for "1.00"): the test set's positive rate says both spellings count.
+  EXPECT_NEAR(r.table.rows[0].positive_rate, 0.5, 0.1);
+}
+
 }  // namespace

@@ -390,6 +390,21 @@ Dataset load_with(const DataSpec& s, const nlohmann::json& preprocessing, std::s
   return load_with(s, Preprocessor::from_json(preprocessing), part);
 }
 
+std::vector<std::string> matching_positive_values(const TargetColumn& y, std::span<const int64_t> rows,
+                                                  const std::vector<std::string>& positive) {
+  const std::vector<char> pos = positive_values(y, positive);
+  std::set<std::string> found;
+  for (int64_t r : rows)
+    if (pos[y.codes[static_cast<size_t>(r)]]) found.insert(y.values[y.codes[static_cast<size_t>(r)]]);
+  if (found.empty())
+    throw DataError("no training row's target '" + y.name + "' matches the positive value(s) " + join_names(positive));
+  return {found.begin(), found.end()};
+}
+
+TargetColumn labelled_for(const TargetColumn& y, const Preprocessor& pre, const std::vector<std::string>& positive) {
+  return known_values_only(y, pre, positive);
+}
+
 Tensor load_features(const DataSpec& s, const nlohmann::json& preprocessing) {
   const Preprocessor pre = Preprocessor::from_json(preprocessing);
   if (s.is_fashion_mnist()) return load_with(s, pre, "test").x;

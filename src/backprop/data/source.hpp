@@ -16,6 +16,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -119,6 +120,18 @@ Prepared prepare(const DataSpec& spec);
 // it matches a positive value (as prepare matches them), negative otherwise.
 Dataset load_with(const DataSpec& spec, const Preprocessor& preprocessor, std::string_view part);
 Dataset load_with(const DataSpec& spec, const nlohmann::json& preprocessing, std::string_view part);
+
+// A binary view's positive values as prepare resolves them for fitting: the distinct values of
+// `rows` in the scan that match one of `positive` (equal texts, or both numbers and equal), in
+// byte order. DataError naming the values when none of those rows matches.
+std::vector<std::string> matching_positive_values(const TargetColumn& target, std::span<const int64_t> rows,
+                                                  const std::vector<std::string>& positive);
+
+// The scan with every value a positive-view preprocessor never saw in training replaced by a
+// value it saw of the same class (positive when it matches `positive`, as above), so that
+// transform labels it instead of refusing it; the scan itself for any other preprocessor.
+TargetColumn labelled_for(const TargetColumn& target, const Preprocessor& preprocessor,
+                          const std::vector<std::string>& positive);
 
 // Features only (a CSV may lack the target column), for prediction: every row of a CSV
 // source; the test part of Fashion-MNIST.

@@ -134,8 +134,14 @@ StudyResult run_study(const StudyOptions& o, const Observer& observer) {
     std::vector<int64_t> train_rows(perm.begin(), perm.begin() + n_train), test_rows(perm.begin() + n_train, perm.end());
     std::sort(train_rows.begin(), train_rows.end());
     std::sort(test_rows.begin(), test_rows.end());
-    data::Preprocessor prep = data::Preprocessor::fit(table, train_rows, po);
-    data::Dataset train = prep.transform(table, train_rows), test = prep.transform(table, test_rows);
+    // Positive values as prepare() matches them (as numbers where both are), and test rows
+    // whose value training never saw labelled by the view rather than refused.
+    const data::TargetColumn y = data::scan_target(table, po.target);
+    const std::vector<std::string> asked = po.positive;
+    po.positive = data::matching_positive_values(y, train_rows, asked);
+    data::Preprocessor prep = data::Preprocessor::fit(table, train_rows, po, y);
+    data::Dataset train = prep.transform(table, train_rows, y),
+                  test = prep.transform(table, test_rows, data::labelled_for(y, prep, asked));
     const std::vector<int> test_y = int_labels(test);
     const double pi = eval::positive_rate(test_y);
 
