@@ -5,7 +5,9 @@
 #include <zlib.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <numeric>
@@ -194,7 +196,10 @@ std::string FileFingerprint::crc32_hex() const {
 
 FileFingerprint fingerprint_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
-  if (!in) throw DataError(path + ": cannot read the file to fingerprint it");
+  if (!in) {
+    const int err = errno;
+    throw DataError(path + ": cannot read it (" + std::string(std::strerror(err)) + ")");
+  }
   FileFingerprint f;
   f.bytes = 0;
   uLong crc = ::crc32_z(0L, Z_NULL, 0);
@@ -292,10 +297,10 @@ Prepared prepare(const DataSpec& s) {
     p.record.test_rows = p.test.size();
     return p;
   }
-  const Table read = read_csv(s.source);
+  Table read = read_csv(s.source);
   PreprocessOptions o = preprocess_options(s, read);
   int64_t dropped = 0;
-  const Table t = without_missing_target(read, o.target, s.drop_missing_target, dropped);
+  const Table t = without_missing_target(std::move(read), o.target, s.drop_missing_target, dropped);
   const TargetColumn y = scan_target(t, o.target);  // the one pass over the target
   if (!o.positive.empty()) {
     // A binary view: both classes must have rows, and the positive values go to the
