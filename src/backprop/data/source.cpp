@@ -13,6 +13,7 @@
 #include <numeric>
 #include <set>
 #include <stdexcept>
+#include <unordered_map>
 
 #include "backprop/data/idx.hpp"
 #include "backprop/data/split.hpp"
@@ -116,9 +117,10 @@ TargetColumn known_values_only(const TargetColumn& y, const Preprocessor& pre, c
   TargetColumn out;
   out.name = y.name;
   std::vector<int32_t> remap(y.values.size());
+  std::unordered_map<std::string, int32_t> index;  // a continuous target has a value per row
   auto index_of = [&](const std::string& text) {
-    const auto it = std::find(out.values.begin(), out.values.end(), text);
-    if (it != out.values.end()) return static_cast<int32_t>(it - out.values.begin());
+    const auto [it, added] = index.try_emplace(text, static_cast<int32_t>(out.values.size()));
+    if (!added) return it->second;
     out.values.push_back(text);
     double num = 0;
     out.parsed.push_back(parse_number(text, num));
