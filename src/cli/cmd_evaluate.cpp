@@ -3,6 +3,7 @@
 
 #include "backprop/backend/backend.hpp"
 #include "backprop/pipeline/evaluate_saved.hpp"
+#include "backprop/pipeline/model_data.hpp"
 #include "backprop/pipeline/report.hpp"
 #include "commands.hpp"
 #include "common.hpp"
@@ -42,11 +43,15 @@ Runner add_evaluate(CLI::App& app) {
   cmd->add_option("--threads", c->threads, "Threads (0: one per core)")->check(CLI::Range(0, 1024));
   cmd->callback([c, cmd] {
     if (cmd->count("--data") > 0) c->o.data = c->data;
+    // The model has its own target, classes and split: the pipeline refuses these by name.
+    for (const std::string& name : pipeline::saved_model_data_options())
+      if (cmd->count(name) > 0) c->o.given_data_options.push_back(name);
   });
   return [c] {
     backend::set_num_threads(c->threads);
     const pipeline::EvaluateResult r = pipeline::evaluate_saved_model(c->o);
-    std::printf("%s (%s part, %lld examples)%s:\n%s", r.data.source.c_str(), c->o.part.c_str(),
+    for (const std::string& note : r.notes) std::printf("note: %s\n", note.c_str());
+    std::printf("%s (%s part, %lld examples)%s:\n%s", r.data.source.c_str(), r.part.c_str(),
                 static_cast<long long>(r.rows), r.calibrated ? ", calibrated" : "",
                 pipeline::format_evaluation(r.evaluation).c_str());
     if (!c->o.reliability_plot.empty()) std::printf("reliability diagram written to %s\n", c->o.reliability_plot.c_str());

@@ -58,6 +58,7 @@ void add_data_options(CLI::App* cmd, data::DataSpec& d) {
   cmd->add_flag_callback(
       "--skip-initial-space", [&d] { d.csv.initial_space = data::CsvOptions::InitialSpace::Skip; },
       "CSV: drop spaces after each separator (default: detected, as in UCI's \", \" files)");
+  cmd->add_flag("--drop-missing-target", d.drop_missing_target, "CSV: drop rows without a target value (and say how many)");
 }
 
 CLI::Validator non_negative_number() {

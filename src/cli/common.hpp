@@ -16,7 +16,7 @@
 namespace bp::cli {
 
 // --data, --target, --ignore, --positive, --view, --task, --test-fraction, --split-seed, --no-standardize,
-// --na-values, --skip-initial-space
+// --na-values, --skip-initial-space, --drop-missing-target
 void add_data_options(CLI::App* cmd, data::DataSpec& d);
 
 // Model, optimizer and fit options of `train` and `tune`.

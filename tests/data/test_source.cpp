@@ -9,6 +9,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
@@ -173,6 +174,7 @@ TEST(DataSource, PrepareGivesWhatItGaveBefore) {
     s.test_fraction = c.test_fraction;
     s.split_seed = c.seed;
     s.standardize = c.standardize;
+    s.split_rule = 1;  // the rule of the old code (and of model files without "split_rule")
     const Prepared p = prepare(s);
     const std::string what = std::string(c.file) + " " + c.view;
     EXPECT_EQ(p.train.size(), c.train_rows) << what;
@@ -361,5 +363,119 @@ TEST(DataSource, OldModelFilesKeepLoading) {
     EXPECT_EQ(now.preprocessor.columns()[0].center, mf.info.preprocessing.at("center").get<double>());
     EXPECT_EQ(now.preprocessor.columns()[0].scale, mf.info.preprocessing.at("scale").get<double>());
     EXPECT_TRUE(same_bits(now.test.x, want));
+  }
+}
+
+namespace {
+// A numeric target of one distinct value per row (a continuous column), and a feature.
+std::string continuous_csv(int rows) {
+  std::ostringstream s;
+  s << "x,crim\n";
+  for (int i = 0; i < rows; ++i) s << i % 7 << ',' << 0.00632 + 0.001 * i << '\n';
+  return s.str();
+}
+}  // namespace
+
+// Issue 9, B7: positive values of a numeric target compare as numbers, the test part keeps its
+// exact share, and a positive view of a continuous column works (values training never saw
+// are negative, not an error, since only the positive values are a class of their own).
+TEST(DataSource, PositiveValuesOfANumericTargetCompareAsNumbers) {
+  DataSpec s;
+  s.source = write_temp("continuous.csv", continuous_csv(506));
+  s.positive = {"0.006320"};  // the file writes 0.00632
+  const Prepared p = prepare(s);
+  EXPECT_EQ(p.test.size(), 101);  // round(506 · 0.2); per-value stratification gave 0
+  EXPECT_EQ(p.train.size(), 405);
+  EXPECT_EQ(p.preprocessor.positive(), (std::vector<std::string>{"0.00632"}));
+  int positives = 0;
+  for (int32_t l : p.train.labels) positives += l;
+  for (int32_t l : p.test.labels) positives += l;
+  EXPECT_EQ(positives, 1);
+  // The saved preprocessor cuts and labels the same parts.
+  EXPECT_EQ(load_with(s, p.preprocessor.to_json(), "test").labels, p.test.labels);
+  EXPECT_EQ(load_with(s, p.preprocessor.to_json(), "all").size(), 506);
+
+  // "1" and "1.0" are one value: both rows of either spelling are positive.
+  DataSpec m;
+  m.source = write_temp("spellings.csv", "x,y\n1,1\n2,1.0\n3,2\n4,2\n5,1\n6,2.0\n7,3\n8,1\n9,2\n10,3\n");
+  m.positive = {"1"};
+  m.test_fraction = 0;
+  const Prepared q = prepare(m);
+  EXPECT_EQ(q.train.labels, (std::vector<int32_t>{1, 1, 0, 0, 1, 0, 0, 1, 0, 0}));
+}
+
+TEST(DataSource, EmptyClassesAndEmptyTestPartsAreRefused) {
+  DataSpec s;
+  s.source = write_temp("continuous.csv", continuous_csv(50));
+  s.positive = {"7"};
+  EXPECT_DATA_ERROR(prepare(s), "no row's target 'crim' matches the positive value(s) 7");
+  DataSpec all = s;
+  all.source = write_temp("ones.csv", "x,y\n1,1\n2,1.0\n3,1\n4,1\n");
+  all.positive = {"1"};
+  all.test_fraction = 0;
+  EXPECT_DATA_ERROR(prepare(all), "no negative rows");
+  DataSpec tiny;
+  tiny.source = write_temp("tiny.csv", "x,y\n1,a\n2,b\n3,a\n4,b\n5,a\n6,b\n7,a\n8,b\n");
+  tiny.test_fraction = 0.05;  // 0.4 of a row
+  EXPECT_DATA_ERROR(prepare(tiny), "leaves no test rows");
+  tiny.test_fraction = 0.25;
+  EXPECT_EQ(prepare(tiny).test.size(), 2);
+}
+
+// Issue 9, D: rows without a target are dropped when asked (and counted), else named.
+TEST(DataSource, RowsWithoutATargetAreDroppedWhenAsked) {
+  DataSpec s;
+  s.source = write_temp("holes.csv", "x,y\n1,a\n2,\n3,b\n4,a\n5,NA\n6,b\n7,a\n8,b\n9,a\n10,b\n11,a\n12,b\n");
+  EXPECT_DATA_ERROR(prepare(s), "holes.csv:3: missing value in target column 'y' (2 of 12 rows have none; --drop-missing-target");
+  s.drop_missing_target = true;
+  s.test_fraction = 0.2;
+  const Prepared p = prepare(s);
+  EXPECT_EQ(p.train.size() + p.test.size(), 10);
+  EXPECT_EQ(p.test.size(), 2);
+  EXPECT_EQ(p.record.dropped_rows, 2);
+  EXPECT_EQ(p.record.rows, 10);
+  EXPECT_NE(p.description.find("2 rows without a target dropped"), std::string::npos) << p.description;
+  EXPECT_EQ(digest(load_with(s, p.preprocessor, "test")), digest(p.test));
+}
+
+// Issue 9, B6: what a model file keeps about its data, and its JSON both ways.
+TEST(DataSource, TheRecordHoldsTheFingerprintAndTheSplit) {
+  DataSpec s;
+  const std::string text = "x,y\n1,a\n2,b\n3,a\n4,b\n5,a\n6,b\n7,a\n8,b\n9,a\n10,b\n";
+  s.source = write_temp("rec.csv", text);
+  s.split_seed = 5;
+  const Prepared p = prepare(s);
+  const DataRecord& r = p.record;
+  EXPECT_EQ(r.fingerprint.bytes, static_cast<int64_t>(text.size()));
+  EXPECT_EQ(r.fingerprint.crc32_hex().size(), 8u);
+  EXPECT_EQ(r.fingerprint, fingerprint_file(write_temp("rec_copy.csv", text)));  // the same bytes elsewhere
+  EXPECT_NE(r.fingerprint, fingerprint_file(write_temp("rec_other.csv", text + "11,a\n")));
+  EXPECT_EQ(r.target_column, "y");
+  EXPECT_EQ(r.train_rows, 8);
+  EXPECT_EQ(r.test_rows, 2);
+  EXPECT_TRUE(std::filesystem::path(r.source_absolute).is_absolute());
+  const nlohmann::json j = r.to_json();
+  EXPECT_EQ(j.at("split"), (nlohmann::json{{"rule", 2}, {"seed", 5}, {"test_fraction", 0.2}, {"train_rows", 8}, {"test_rows", 2}}));
+  EXPECT_EQ(DataRecord::from_json(j).to_json(), j);
+  // An old description: rule 1, nothing known.
+  const DataRecord old = DataRecord::from_json({{"source", "x.csv"}});
+  EXPECT_EQ(old.spec.split_rule, 1);
+  EXPECT_FALSE(old.fingerprint.known());
+  EXPECT_FALSE(old.has_split());
+  nlohmann::json bad = j;
+  bad["split"]["seed"] = 6;  // disagrees with split_seed
+  EXPECT_THROW(DataRecord::from_json(bad), std::invalid_argument);
+}
+
+// Rule 2 on the shared letters: exact shares, for the class target and its binary views.
+TEST(DataSource, TheSplitRuleOfThisBuildIsExact) {
+  for (const char* view : {"", "O"}) {
+    DataSpec s;
+    s.source = shared_data("LetterRecognition.csv");
+    s.target = "lettr";
+    if (*view) s.positive = {view};
+    const Prepared p = prepare(s);
+    EXPECT_EQ(p.test.size(), 4000) << view;
+    EXPECT_EQ(p.train.size(), 16000) << view;
   }
 }

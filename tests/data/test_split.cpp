@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
 #include <numeric>
 #include <set>
 
@@ -114,4 +115,53 @@ TEST(DataSplit, StratifiedKFoldRareClass) {
     EXPECT_EQ(f.test.size(), 4u);
   }
   EXPECT_DATA_ERROR(stratified_kfold(std::vector<int32_t>{0, -1}, 2, 1), "label -1 of row 1 is negative");
+}
+
+// Issue 9, B7: a stratified test part holds exactly round(n · fraction) rows, as the
+// unstratified one does. Rounding each class on its own gave 4002 test rows of the 20000
+// letters for 20 %, and none at all for a continuous target (one row per value).
+TEST(DataSplit, StratifiedSplitIsExactToARow) {
+  const Table t = read_csv(repo_data("LetterRecognition.csv.gz"));
+  const TargetColumn y = scan_target(t, "lettr");
+  const Split s = stratified_split(y.codes, 0.0, 0.2, 1);
+  EXPECT_EQ(s.test.size(), 4000u);
+  EXPECT_TRUE(partition_of(20000, {s.train, s.validation, s.test}));
+  std::vector<int64_t> total(26, 0), in_test(26, 0);
+  for (int32_t c : y.codes) ++total[c];
+  for (int64_t r : s.test) ++in_test[y.codes[r]];
+  for (int c = 0; c < 26; ++c) {  // each class: floor or ceil of its share
+    EXPECT_GE(in_test[c], static_cast<int64_t>(std::floor(total[c] * 0.2))) << c;
+    EXPECT_LE(in_test[c], static_cast<int64_t>(std::ceil(total[c] * 0.2))) << c;
+  }
+  // The rule before (still cutting old model files' test parts) gave 4002.
+  EXPECT_EQ(stratified_split(y.codes, 0.0, 0.2, 1, StratifiedRounding::PerClass).test.size(), 4002u);
+
+  // One row per value: 101 of 506 rows, spread over the values, not the first ones.
+  std::vector<int32_t> singletons(506);
+  std::iota(singletons.begin(), singletons.end(), 0);
+  const Split one = stratified_split(singletons, 0.0, 0.2, 3);
+  EXPECT_EQ(one.test.size(), 101u);
+  EXPECT_GT(one.test.back(), 400);
+  EXPECT_LT(one.test.front(), 100);
+  EXPECT_NE(stratified_split(singletons, 0.0, 0.2, 4).test, one.test);
+  EXPECT_TRUE(stratified_split(singletons, 0.0, 0.2, 3, StratifiedRounding::PerClass).test.empty());
+
+  // Validation and test together, exact, disjoint.
+  const Split both = stratified_split(y.codes, 0.15, 0.2, 9);
+  EXPECT_EQ(both.test.size(), 4000u);
+  EXPECT_EQ(both.validation.size(), 3000u);
+  EXPECT_TRUE(partition_of(20000, {both.train, both.validation, both.test}));
+}
+
+// Where rounding each class on its own already gives the exact total, both rules cut the same
+// rows (so models trained before keep their test part where nothing was wrong with it).
+TEST(DataSplit, BothRulesAgreeWhereTheOldOneWasExact) {
+  std::vector<int32_t> labels(699, 0);
+  for (int i = 0; i < 241; ++i) labels[i * 2] = 1;  // 458 and 241: 91.6 + 48.2 rounds to 92 + 48 = 140
+  for (uint64_t seed : {1, 2, 3}) {
+    const Split a = stratified_split(labels, 0.0, 0.2, seed);
+    const Split b = stratified_split(labels, 0.0, 0.2, seed, StratifiedRounding::PerClass);
+    EXPECT_EQ(a.test, b.test) << seed;
+    EXPECT_EQ(a.test.size(), 140u);
+  }
 }

@@ -15,9 +15,13 @@
 #include "backprop/data/csv.hpp"
 #include "backprop/data/error.hpp"
 #include "backprop/io/model_file.hpp"
+#include "backprop/util/atomic_file.hpp"
 #include "backprop/pipeline/errors.hpp"
 #include "backprop/pipeline/evaluate_saved.hpp"
+#include "backprop/pipeline/model_data.hpp"
+#include "backprop/pipeline/outputs.hpp"
 #include "backprop/pipeline/predict.hpp"
+#include "backprop/pipeline/report.hpp"
 #include "backprop/pipeline/study_run.hpp"
 #include "backprop/pipeline/train_evaluate_save.hpp"
 #include "backprop/pipeline/tune.hpp"
@@ -320,6 +324,178 @@ TEST_F(Pipeline, ATinyStudy) {
   o.trials = 2;
   o.data.positive.clear();
   EXPECT_THROW(pipeline::run_study(o), pipeline::UsageError);
+}
+
+
+// Issue 9, B1/B2: one check of every workflow's files, before any work.
+TEST_F(Pipeline, CheckOutputsComparesFilesNotStrings) {
+  const std::string csv = binary_csv(50);
+  fs::create_directories(path("sub"));
+  fs::create_symlink(csv, path("link.csv"));
+  EXPECT_TRUE(pipeline::same_file(csv, path("sub/../data.csv")));
+  EXPECT_TRUE(pipeline::same_file(csv, path("link.csv")));
+  EXPECT_FALSE(pipeline::same_file(csv, path("other.csv")));
+  EXPECT_TRUE(pipeline::same_file(path("new/x"), path("new/../new/x")));  // neither exists: by path
+  using pipeline::check_outputs;
+  EXPECT_THROW(check_outputs({{"--data", csv}}, {{"--output", path("link.csv")}}), pipeline::UsageError);
+  EXPECT_THROW(check_outputs({}, {{"--output", path("a")}, {"--report", path("sub/../a")}}), pipeline::UsageError);
+  EXPECT_THROW(check_outputs({}, {{"--output", path("nowhere/a")}}), util::FileWriteError);
+  EXPECT_THROW(check_outputs({}, {{"--output", path("sub")}}), pipeline::UsageError);
+  EXPECT_NO_THROW(check_outputs({{"--data", csv}}, {{"--output", path("m.safetensors")}, {"--report", ""}}));
+
+  // Every workflow calls it first: nothing trained, nothing written, the data untouched.
+  const std::string before = [&] {
+    std::ifstream in(csv);
+    return std::string((std::istreambuf_iterator<char>(in)), {});
+  }();
+  pipeline::TrainRunOptions t;
+  t.data.source = csv;
+  t.spec = small_spec(100000);  // would take long had it started
+  t.output = csv;
+  int epochs = 0;
+  pipeline::Observer ob;
+  ob.epoch = [&](const train::EpochStats&) { ++epochs; };
+  EXPECT_THROW(pipeline::train_evaluate_save(t, ob), pipeline::UsageError);
+  t.output = path("m.safetensors");
+  t.report = path("nowhere/r.json");
+  EXPECT_THROW(pipeline::train_evaluate_save(t, ob), util::FileWriteError);
+  pipeline::TuneOptions u;
+  u.data.source = csv;
+  u.spec = small_spec(100000);
+  u.output = path("link.csv");
+  EXPECT_THROW(pipeline::tune(u), pipeline::UsageError);
+  pipeline::StudyOptions st;
+  st.data.source = csv;
+  st.data.positive = {"yes"};
+  st.output = path("data");  // writes data.csv
+  EXPECT_THROW(pipeline::run_study(st), pipeline::UsageError);
+  EXPECT_EQ(epochs, 0);
+  std::ifstream in(csv);
+  EXPECT_EQ(std::string((std::istreambuf_iterator<char>(in)), {}), before);
+  EXPECT_FALSE(fs::exists(path("m.safetensors")));
+}
+
+// Issue 9, B6: the model knows its file and split; another file is scored whole, with a note;
+// data options are refused by name.
+TEST_F(Pipeline, EvaluateActsOnTheModelsOwnDataDescription) {
+  const std::string model = path("m.safetensors");
+  pipeline::TrainRunOptions o;
+  o.data.source = binary_csv(200);
+  o.data.split_seed = 5;
+  o.spec = small_spec(5);
+  o.output = model;
+  const pipeline::TrainRunResult tr = pipeline::train_evaluate_save(o);
+  const nlohmann::json rec = io::load_model(model).info.extra.at("data");
+  EXPECT_EQ(rec.at("split").at("seed"), 5);
+  EXPECT_EQ(rec.at("split").at("test_rows"), 40);
+  EXPECT_EQ(rec.at("fingerprint").at("bytes").get<int64_t>(), static_cast<int64_t>(fs::file_size(o.data.source)));
+  EXPECT_EQ(tr.report.at("data").at("target_column"), "y");
+
+  pipeline::EvaluateOptions e;
+  e.model = model;
+  e.data = data::DataSpec{};
+  e.data->source = o.data.source;  // the same file named again: its seed-5 test part
+  pipeline::EvaluateResult same = pipeline::evaluate_saved_model(e);
+  EXPECT_EQ(same.part, "test");
+  EXPECT_EQ(same.rows, 40);
+  EXPECT_TRUE(same.notes.empty());
+  EXPECT_EQ(same.evaluation.at("accuracy"), tr.report.at("test").at("accuracy"));
+
+  std::ofstream(path("other.csv")) << "a,b,color,y\n1,2,red,no\n9,9,blue,yes\n3,3,red,no\n";
+  e.data->source = path("other.csv");
+  e.report = path("e.json");
+  pipeline::EvaluateResult other = pipeline::evaluate_saved_model(e);
+  EXPECT_EQ(other.part, "all");
+  EXPECT_EQ(other.rows, 3);
+  ASSERT_EQ(other.notes.size(), 1u);
+  EXPECT_EQ(other.notes[0], path("other.csv") + " is not the file this model was trained on: scoring all 3 rows");
+  EXPECT_EQ(nlohmann::json::parse(std::ifstream(path("e.json"))).at("notes").at(0), other.notes[0]);
+
+  e.report.clear();
+  e.given_data_options = {"--positive"};
+  try {
+    pipeline::evaluate_saved_model(e);
+    ADD_FAILURE() << "--positive was accepted";
+  } catch (const pipeline::UsageError& err) {
+    EXPECT_NE(std::string(err.what()).find("--positive cannot apply to a saved model"), std::string::npos) << err.what();
+  }
+  e.given_data_options.clear();
+  e.data->target = "a";  // a library caller's spec: the field is refused by its option's name
+  try {
+    pipeline::evaluate_saved_model(e);
+    ADD_FAILURE() << "a target was accepted";
+  } catch (const pipeline::UsageError& err) {
+    EXPECT_NE(std::string(err.what()).find("--target"), std::string::npos) << err.what();
+  }
+  pipeline::PredictOptions p;
+  p.model = model;
+  p.data.source = o.data.source;
+  p.data.split_seed = 9;
+  EXPECT_THROW(pipeline::predict_to_csv(p), pipeline::UsageError);
+
+  // A model file written before the fingerprint: as evaluate always did (the stored split,
+  // rule 1), and it says that it cannot check the file.
+  io::ModelFile mf = io::load_model(model);
+  nlohmann::json old = data::DataSpec::from_json(mf.info.extra.at("data")).to_json();
+  for (const char* k : {"split_rule", "drop_missing_target"}) old.erase(k);
+  mf.info.extra["data"] = old;
+  io::save_model(path("old.safetensors"), mf);
+  pipeline::EvaluateOptions eo;
+  eo.model = path("old.safetensors");
+  const pipeline::EvaluateResult r = pipeline::evaluate_saved_model(eo);
+  EXPECT_EQ(r.data.split_rule, 1);
+  EXPECT_EQ(r.data.split_seed, 5u);
+  EXPECT_EQ(r.rows, 40);
+  ASSERT_EQ(r.notes.size(), 1u);
+  EXPECT_NE(r.notes[0].find("records no fingerprint"), std::string::npos) << r.notes[0];
+}
+
+// Issue 9, D: after calibration the reported loss is the calibrated one, and says so.
+TEST_F(Pipeline, TheCalibratedLossIsTheOneReported) {
+  const std::string model = path("m.safetensors");
+  train_small(binary_csv(300), model);
+  pipeline::EvaluateOptions e;
+  e.model = model;
+  e.part = "all";
+  e.calibrate = "platt";
+  const pipeline::EvaluateResult r = pipeline::evaluate_saved_model(e);
+  EXPECT_EQ(r.evaluation.at("loss"), r.evaluation.at("log_loss"));  // of the calibrated probabilities
+  EXPECT_TRUE(r.evaluation.contains("loss_uncalibrated"));
+  EXPECT_NE(r.evaluation.at("loss"), r.evaluation.at("loss_uncalibrated"));
+  const std::string text = pipeline::format_evaluation(r.evaluation);
+  EXPECT_NE(text.find("(calibrated: log loss)"), std::string::npos) << text;
+  EXPECT_NE(text.find("(before calibration)"), std::string::npos) << text;
+}
+
+// Issue 9, B7 in the study: positive values of a numeric target compare as numbers, and test
+// rows whose value training never saw (a continuous negative class) are negative, not refused.
+TEST_F(Pipeline, AStudyOnANumericTarget) {
+  std::ostringstream s;
+  s << "a,b,y\n";
+  for (int i = 0; i < 300; ++i) {
+    const int a = i % 10, b = (i * 7) % 11;
+    if (a + b > 9)
+      s << a << ',' << b << ',' << (i % 2 ? "1" : "1.0") << '\n';
+    else
+      s << a << ',' << b << ',' << 2 + 0.001 * i << '\n';  // one value per row
+  }
+  std::ofstream(path("num.csv")) << s.str();
+  pipeline::StudyOptions o;
+  o.data.source = path("num.csv");
+  o.data.positive = {"1.00"};
+  o.trials = 2;
+  o.max_train = 120;
+  o.mlp_hidden = {{4}};
+  o.mlp_lrs = {0.01};
+  o.mlp_epochs = 3;
+  o.lr_lrs = {0.1};
+  o.lr_epochs = 20;
+  o.perceptron_epochs = {1};
+  const pipeline::StudyResult r = pipeline::run_study(o);
+  ASSERT_EQ(r.table.rows.size(), 9u);
+  // Half the rows are positive, spelled "1" or "1.0" (matching by text would find a quarter,
+  // or none for "1.00"): the test set's positive rate says both spellings count.
+  EXPECT_NEAR(r.table.rows[0].positive_rate, 0.5, 0.1);
 }
 
 }  // namespace

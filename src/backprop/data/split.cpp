@@ -72,18 +72,74 @@ Split train_validation_test_split(int64_t n, double validation_fraction, double 
   return s;
 }
 
-Split stratified_split(std::span<const int32_t> labels, double validation_fraction, double test_fraction, uint64_t seed) {
+namespace {
+
+// Rows per class for one part: floor(n_c * fraction) each, then one more to each of the
+// classes with the largest remainders until the part holds round(n * fraction) rows; never
+// more than room[c]. `order` breaks ties between equal remainders (a shuffled 0..k-1).
+std::vector<int64_t> largest_remainder(const std::vector<int64_t>& sizes, const std::vector<int64_t>& room,
+                                       double fraction, const std::vector<int64_t>& order) {
+  const size_t k = sizes.size();
+  int64_t n = 0;
+  for (int64_t s : sizes) n += s;
+  std::vector<int64_t> quota(k);
+  std::vector<double> remainder(k);
+  int64_t given = 0;
+  for (size_t c = 0; c < k; ++c) {
+    const double exact = static_cast<double>(sizes[c]) * fraction;
+    quota[c] = std::min(static_cast<int64_t>(std::floor(exact)), room[c]);
+    remainder[c] = exact - std::floor(exact);
+    given += quota[c];
+  }
+  std::vector<size_t> by_remainder(k);
+  for (size_t i = 0; i < k; ++i) by_remainder[i] = static_cast<size_t>(order[i]);
+  std::stable_sort(by_remainder.begin(), by_remainder.end(),
+                   [&](size_t a, size_t b) { return remainder[a] > remainder[b]; });
+  int64_t missing = share(n, fraction) - given;
+  for (size_t i = 0; i < k && missing > 0; ++i) {
+    const size_t c = by_remainder[i];
+    if (quota[c] < room[c]) {
+      ++quota[c];
+      --missing;
+    }
+  }
+  return quota;
+}
+
+}  // namespace
+
+Split stratified_split(std::span<const int32_t> labels, double validation_fraction, double test_fraction, uint64_t seed,
+                       StratifiedRounding rounding) {
   check_fractions(validation_fraction, test_fraction);
   Rng rng(seed);
-  Split s;
+  std::vector<std::vector<int64_t>> classes;
   for (auto& [label, rows] : rows_by_class(labels)) {
-    rng.shuffle(rows);
-    const auto n = static_cast<int64_t>(rows.size());
-    const int64_t n_test = share(n, test_fraction);
-    const int64_t n_val = std::min(share(n, validation_fraction), n - n_test);
-    s.test.insert(s.test.end(), rows.begin(), rows.begin() + n_test);
-    s.validation.insert(s.validation.end(), rows.begin() + n_test, rows.begin() + n_test + n_val);
-    s.train.insert(s.train.end(), rows.begin() + n_test + n_val, rows.end());
+    rng.shuffle(rows);  // the draws of the rule before LargestRemainder, in the same order
+    classes.push_back(std::move(rows));
+  }
+  const size_t k = classes.size();
+  std::vector<int64_t> sizes(k), n_test(k), n_val(k);
+  for (size_t c = 0; c < k; ++c) sizes[c] = static_cast<int64_t>(classes[c].size());
+  if (rounding == StratifiedRounding::PerClass) {
+    for (size_t c = 0; c < k; ++c) {
+      n_test[c] = share(sizes[c], test_fraction);
+      n_val[c] = std::min(share(sizes[c], validation_fraction), sizes[c] - n_test[c]);
+    }
+  } else {
+    std::vector<int64_t> order(k);
+    std::iota(order.begin(), order.end(), int64_t{0});
+    rng.shuffle(order);  // after every class's shuffle, so the rows within a class are as before
+    n_test = largest_remainder(sizes, sizes, test_fraction, order);
+    std::vector<int64_t> left(k);
+    for (size_t c = 0; c < k; ++c) left[c] = sizes[c] - n_test[c];
+    n_val = largest_remainder(sizes, left, validation_fraction, order);
+  }
+  Split s;
+  for (size_t c = 0; c < k; ++c) {
+    const auto& rows = classes[c];
+    s.test.insert(s.test.end(), rows.begin(), rows.begin() + n_test[c]);
+    s.validation.insert(s.validation.end(), rows.begin() + n_test[c], rows.begin() + n_test[c] + n_val[c]);
+    s.train.insert(s.train.end(), rows.begin() + n_test[c] + n_val[c], rows.end());
   }
   if (s.train.empty()) throw DataError("split: " + std::to_string(labels.size()) + " rows leave no training rows");
   s.train = sorted(std::move(s.train));

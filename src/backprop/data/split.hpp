@@ -26,10 +26,28 @@ struct Split {
 // below 1; DataError otherwise (or if train would be empty).
 Split train_validation_test_split(int64_t n, double validation_fraction, double test_fraction, uint64_t seed);
 
+// How a stratified split turns each class's share n_c * fraction into a whole number of rows.
+enum class StratifiedRounding {
+  // The part holds exactly round(n * fraction) rows, as the unstratified split does: every
+  // class gets floor(n_c * fraction), and the rows still missing go one each to the classes
+  // with the largest remainders (equal remainders in a seeded random order, so that many
+  // classes of one row each — a continuous target — still give a random part, not the first
+  // classes). Where rounding each class on its own already sums to the total, both rules
+  // give the same rows.
+  LargestRemainder,
+  // round(n_c * fraction) per class, whatever the total (the rule before format 2 of the data
+  // description: 26 letters of 20000 rows gave 4002 test rows for 20 %, a continuous target
+  // of one row per value gave none). Kept to cut the test part of old model files as their
+  // training did.
+  PerClass,
+};
+
 // The same cut made within every class (labels[i] >= 0), so that each part keeps the class
-// proportions: per class c with n_c rows, round(n_c * fraction) go to test and validation.
+// proportions. Each class's rows are shuffled (one Rng(seed), classes in ascending order);
+// the first of them go to test, the next to validation, as `rounding` allots them (test
+// first, then validation out of what is left).
 Split stratified_split(std::span<const int32_t> labels, double validation_fraction, double test_fraction,
-                       uint64_t seed);
+                       uint64_t seed, StratifiedRounding rounding = StratifiedRounding::LargestRemainder);
 
 struct Fold {
   std::vector<int64_t> train, test;  // disjoint, together 0..n-1, each sorted

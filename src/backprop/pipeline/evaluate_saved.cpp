@@ -6,7 +6,10 @@
 #include "backprop/eval/calibration.hpp"
 #include "backprop/eval/plots.hpp"
 #include "backprop/io/model_file.hpp"
+#include "backprop/data/error.hpp"
 #include "backprop/pipeline/errors.hpp"
+#include "backprop/pipeline/model_data.hpp"
+#include "backprop/pipeline/outputs.hpp"
 #include "backprop/pipeline/report.hpp"
 
 namespace bp::pipeline {
@@ -22,6 +25,18 @@ EvaluateResult evaluate_saved_model(const EvaluateOptions& o) {
   if (o.calibrate.empty() && !o.calibration_data.empty())
     throw UsageError("--calibration-data needs --calibrate (platt or isotonic)");
 
+  refuse_data_options(o.data ? *o.data : data::DataSpec{}, o.given_data_options);
+  std::vector<FileArg> inputs = {{"--model", o.model}, {"--calibration-data", o.calibration_data}};
+  if (o.data) {
+    const auto d = data_input(*o.data);
+    inputs.insert(inputs.end(), d.begin(), d.end());
+  }
+  const std::vector<FileArg> outputs = {{"--save-calibrated", o.save_calibrated},
+                                        {"--reliability-plot", o.reliability_plot},
+                                        {"--roc-plot", o.roc_plot},
+                                        {"--report", o.report}};
+  check_outputs(inputs, outputs);  // before any work
+
   io::ModelFile mf = io::load_model(o.model);
   const bool binary = mf.info.task == Task::Binary;
   if (!o.calibrate.empty() && !binary)
@@ -30,10 +45,22 @@ EvaluateResult evaluate_saved_model(const EvaluateOptions& o) {
     throw UsageError("the plots are drawn for binary models only");
 
   EvaluateResult r;
-  // The data: the model's own training data unless other data was named.
-  r.data = o.data || !mf.info.extra.contains("data") ? o.data.value_or(data::DataSpec{})
-                                                     : data::DataSpec::from_json(mf.info.extra.at("data"));
-  data::Dataset d = data::load_with(r.data, mf.info.preprocessing, o.part);
+  // The data: the model's own training data unless other data was named; the same test part
+  // when it is the training file, every row when it is not (pipeline/model_data.hpp).
+  ModelData md = resolve_model_data(o.model, mf.info.extra,
+                                    o.data ? std::optional<std::string>(o.data->source) : std::nullopt, o.part);
+  r.data = md.spec;
+  r.part = md.part;
+  r.notes = md.notes;
+  if (!o.data) check_outputs(data_input(r.data, "training data"), outputs);  // the stored data is an input too
+  data::Dataset d = data::load_with(r.data, mf.info.preprocessing, r.part);
+  if (md.other_file)
+    r.notes.push_back(r.data.source + " is not the file this model was trained on: scoring all " +
+                      std::to_string(d.size()) + " rows");
+  if (md.expected_rows >= 0 && d.size() != md.expected_rows)
+    throw data::DataError(r.data.source + ": its " + r.part + " part has " + std::to_string(d.size()) +
+                          " rows, but training recorded " + std::to_string(md.expected_rows) +
+                          ": the split cannot be reproduced");
   std::unique_ptr<eval::Calibrator> cal;
   if (!mf.info.calibrator.is_null()) cal = eval::calibrator_from_json(mf.info.calibrator);
   nlohmann::json calib_info;
@@ -68,8 +95,15 @@ EvaluateResult evaluate_saved_model(const EvaluateOptions& o) {
     if (!o.reliability_plot.empty()) eval::plot_reliability_diagram(o.reliability_plot, p, labels);
     if (!o.roc_plot.empty()) eval::plot_roc_curve(o.roc_plot, p, labels);
   }
-  r.report = {{"command", "evaluate"}, {"model_file", o.model}, {"data", r.data.to_json()},
-              {"part", o.part}, {"evaluation", r.evaluation}};
+  r.report = {{"command", "evaluate"},
+              {"model_file", o.model},
+              {"data", r.data.to_json()},
+              {"target_column", mf.info.preprocessing.is_null()
+                                    ? nlohmann::json(nullptr)
+                                    : nlohmann::json(data::Preprocessor::from_json(mf.info.preprocessing).target())},
+              {"part", r.part},
+              {"notes", r.notes},
+              {"evaluation", r.evaluation}};
   write_report(o.report, r.report);
   return r;
 }

@@ -6,6 +6,9 @@
 
 #include "backprop/eval/calibration.hpp"
 #include "backprop/io/model_file.hpp"
+#include "backprop/pipeline/errors.hpp"
+#include "backprop/pipeline/model_data.hpp"
+#include "backprop/pipeline/outputs.hpp"
 #include "backprop/train/fit.hpp"
 #include "backprop/util/atomic_file.hpp"
 
@@ -21,6 +24,11 @@ std::string csv_field(const std::string& s) {
 }  // namespace
 
 PredictResult predict_to_csv(const PredictOptions& o) {
+  refuse_data_options(o.data, {});
+  if (o.output.empty()) throw UsageError("--output: give a file name (or - for standard output)");
+  std::vector<FileArg> inputs = data_input(o.data);
+  inputs.push_back({"--model", o.model});
+  check_outputs(inputs, {{"--output", o.output == "-" ? std::string() : o.output}});  // before any work
   io::ModelFile mf = io::load_model(o.model);
   const Tensor x = data::load_features(o.data, mf.info.preprocessing);
   const Tensor out = train::predict(*mf.module, mf.info.task, x);

@@ -40,8 +40,12 @@ nlohmann::json training_report(const data::DataSpec& data, const data::Prepared&
   }
   if (!t.history.history.empty()) samples_per_s /= static_cast<double>(t.history.history.size());
   return {{"command", "train"},
-          {"data", {{"spec", data.to_json()}, {"description", prepared.description}, {"train_rows", prepared.train.size()},
-                    {"test_rows", prepared.test.size()}}},
+          {"data", {{"spec", data.to_json()},
+                    {"target_column", prepared.record.target_column},
+                    {"description", prepared.description},
+                    {"train_rows", prepared.train.size()},
+                    {"test_rows", prepared.test.size()},
+                    {"dropped_rows", prepared.record.dropped_rows}}},
           {"training",
            {{"model", spec.model.name},
             {"architecture", t.model->config()},
@@ -133,6 +137,13 @@ nlohmann::json evaluate(nn::Module& model, Task task, const std::vector<std::str
   const std::vector<int> pred = eval::argmax_rows(probs, k);
   ev["accuracy"] = eval::multiclass_accuracy(labels, pred);
   ev["log_loss"] = eval::log_loss(labels, probs, k);
+  if (calibrator) {
+    // The loss of what is reported: the calibrated probabilities' (binary cross-entropy, the
+    // log loss); the network's own loss before calibration is kept beside it, named.
+    ev["loss_uncalibrated"] = ev["loss"];
+    ev["loss"] = ev["log_loss"];
+    ev["loss_of"] = "calibrated probabilities (log loss)";
+  }
   ev["macro_f1"] = eval::macro_f1(labels, pred, k);
   ev["class_names"] = class_names;
   ev["confusion_matrix"] = eval::confusion_matrix(labels, pred, k);
@@ -155,7 +166,12 @@ std::string format_evaluation(const nlohmann::json& ev) {
       s += buf;
     }
   };
-  add("loss", "loss");
+  if (ev.contains("loss_uncalibrated")) {
+    add("loss", "loss", 1, "  (calibrated: log loss)");
+    add("raw loss", "loss_uncalibrated", 1, "  (before calibration)");
+  } else {
+    add("loss", "loss");
+  }
   if (ev.contains("accuracy")) {
     std::snprintf(buf, sizeof buf, "  %-10s %.2f%%\n", "accuracy", 100 * ev.at("accuracy").get<double>());
     s += buf;

@@ -11,6 +11,7 @@
 
 #include "backprop/data/error.hpp"
 #include "backprop/pipeline/errors.hpp"
+#include "backprop/pipeline/outputs.hpp"
 #include "backprop/pipeline/report.hpp"
 #include "backprop/pipeline/training.hpp"
 #include "backprop/eval/calibration.hpp"
@@ -105,6 +106,10 @@ StudyResult run_study(const StudyOptions& o, const Observer& observer) {
   const auto t0 = std::chrono::steady_clock::now();
   if (o.trials < 2) throw UsageError("the study needs at least 2 trials (folds)");
   if (o.data.is_fashion_mnist()) throw UsageError("the study runs on a CSV data set with a binary task");
+  std::vector<FileArg> outputs;
+  if (!o.output.empty())
+    for (const char* ext : {".txt", ".csv", ".json"}) outputs.push_back({"--output " + o.output + ": its file", o.output + ext});
+  check_outputs(data_input(o.data), outputs);  // before the study, which may take hours
   data::Table table = data::read_csv(o.data.source);
   std::vector<std::string> views = o.views;
   if (views.empty()) {
@@ -129,8 +134,14 @@ StudyResult run_study(const StudyOptions& o, const Observer& observer) {
     std::vector<int64_t> train_rows(perm.begin(), perm.begin() + n_train), test_rows(perm.begin() + n_train, perm.end());
     std::sort(train_rows.begin(), train_rows.end());
     std::sort(test_rows.begin(), test_rows.end());
-    data::Preprocessor prep = data::Preprocessor::fit(table, train_rows, po);
-    data::Dataset train = prep.transform(table, train_rows), test = prep.transform(table, test_rows);
+    // Positive values as prepare() matches them (as numbers where both are), and test rows
+    // whose value training never saw labelled by the view rather than refused.
+    const data::TargetColumn y = data::scan_target(table, po.target);
+    const std::vector<std::string> asked = po.positive;
+    po.positive = data::matching_positive_values(y, train_rows, asked);
+    data::Preprocessor prep = data::Preprocessor::fit(table, train_rows, po, y);
+    data::Dataset train = prep.transform(table, train_rows, y),
+                  test = prep.transform(table, test_rows, data::labelled_for(y, prep, asked));
     const std::vector<int> test_y = int_labels(test);
     const double pi = eval::positive_rate(test_y);
 

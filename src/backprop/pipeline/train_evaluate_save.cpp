@@ -1,6 +1,8 @@
 #include "backprop/pipeline/train_evaluate_save.hpp"
 
 #include "backprop/io/model_file.hpp"
+#include "backprop/pipeline/errors.hpp"
+#include "backprop/pipeline/outputs.hpp"
 #include "backprop/pipeline/report.hpp"
 
 namespace bp::pipeline {
@@ -8,6 +10,8 @@ namespace bp::pipeline {
 TrainRunResult train_evaluate_save(TrainSpec spec, const data::Prepared& d, const data::DataSpec& data,
                                    const std::string& output, const std::string& report_path,
                                    const nlohmann::json& extra, const Observer& observer) {
+  check_outputs(data_input(data), {{"--output", output}, {"--report", report_path}});
+  if (output.empty()) throw UsageError("--output: give the model file's name");
   spec.fit.on_batch = observer.batch;
   spec.fit.on_epoch = nullptr;
   if (observer.epoch)
@@ -25,7 +29,9 @@ TrainRunResult train_evaluate_save(TrainSpec spec, const data::Prepared& d, cons
   info.task = t.task;
   info.class_names = t.class_names;
   info.preprocessing = d.preprocessor.to_json();
-  info.extra = {{"data", data.to_json()}, {"training", r.report.at("training")}};
+  // The data as prepared (fingerprint, split, resolved target), so that evaluate can tell
+  // the training file from another and cut the same test part.
+  info.extra = {{"data", d.record.to_json()}, {"training", r.report.at("training")}};
   io::save_model(output, *t.model, info);
   r.report["model_file"] = output;
   write_report(report_path, r.report);
@@ -33,6 +39,8 @@ TrainRunResult train_evaluate_save(TrainSpec spec, const data::Prepared& d, cons
 }
 
 TrainRunResult train_evaluate_save(const TrainRunOptions& o, const Observer& observer) {
+  check_outputs(data_input(o.data), {{"--output", o.output}, {"--report", o.report}});  // before any work
+  if (o.output.empty()) throw UsageError("--output: give the model file's name");
   const data::Prepared d = data::prepare(o.data);
   if (observer.data_ready) observer.data_ready(d.description);
   return train_evaluate_save(o.spec, d, o.data, o.output, o.report, {{"command", "train"}}, observer);

@@ -4,6 +4,7 @@
 #include <limits>
 
 #include "backprop/pipeline/errors.hpp"
+#include "backprop/pipeline/outputs.hpp"
 
 namespace bp::pipeline {
 
@@ -17,6 +18,8 @@ std::string hidden_text(const std::vector<int64_t>& hidden) {
 }
 
 TuneResult tune(const TuneOptions& o, const TuneObserver& observer) {
+  check_outputs(data_input(o.data), {{"--output", o.output}, {"--report", o.report}});  // before any work
+  if (o.output.empty()) throw UsageError("--output: give the model file's name");
   if (o.folds == 1 || o.folds < 0) throw UsageError("--folds must be 0 (a tuning set) or at least 2");
   if (o.lrs.empty()) throw UsageError("--lrs: give at least one learning rate");
   for (double lr : o.lrs)
