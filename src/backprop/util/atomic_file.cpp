@@ -164,7 +164,7 @@ void write_atomic(const fs::path& path, const std::function<void(const ByteSink&
       if (w < 0) {
         const int e = errno;
         if (e == EINTR) continue;
-        throw FileWriteError(path, "cannot write " + quoted(t.name) + ": " + errno_text(e));
+        throw FileWriteError(path, errno_text(e) + " (while writing its temporary " + quoted(t.name) + ")");
       }
       p += w;
       size -= static_cast<size_t>(w);
