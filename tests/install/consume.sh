@@ -47,10 +47,17 @@ for h in $(cd "$SRC/src/backprop" && find . -name '*.hpp' | sed 's|^\./||' | sor
 done
 installed=$(cd "$P/include" && find . -type f | wc -l)
 [ "$installed" -eq $((n + 1)) ] || fail "$installed files under include/, expected $n public headers + version.hpp"
-# A public header includes only public headers: every backprop include resolves in the prefix.
+# A public header includes only public headers (every backprop include resolves in the prefix),
+# the standard library (<name>, no '/' or '.h') and nlohmann/json: no dependency's header, so
+# the shared library's other dependencies stay private.
 for h in $(cd "$P/include" && find backprop -name '*.hpp'); do
-  for inc in $(sed -n 's/^[[:space:]]*#[[:space:]]*include[[:space:]]*[<"]\(backprop\/[^">]*\)[">].*/\1/p' "$P/include/$h"); do
-    [ -e "$P/include/$inc" ] || fail "installed header $h includes $inc, which is not installed (internal?)"
+  for inc in $(sed -n 's/^[[:space:]]*#[[:space:]]*include[[:space:]]*[<"]\([^">]*\)[">].*/\1/p' "$P/include/$h"); do
+    case $inc in
+      backprop/*) [ -e "$P/include/$inc" ] || fail "installed header $h includes $inc, which is not installed (internal?)" ;;
+      nlohmann/*) ;;
+      */* | *.h) fail "installed header $h includes <$inc>: public headers include only the standard library, nlohmann/json and backprop's public headers (docs/library.md)" ;;
+      *) ;;
+    esac
   done
 done
 grep -q "#define BACKPROP_VERSION_STRING \"$VERSION\"" "$P/include/backprop/util/version.hpp" || fail "version.hpp does not say $VERSION"
