@@ -14,6 +14,7 @@
 #include "backprop/pipeline/errors.hpp"
 #include "backprop/train/fit.hpp"
 #include "backprop/util/atomic_file.hpp"
+#include "backprop/util/version.hpp"
 #include "commands.hpp"
 
 namespace {
@@ -43,7 +44,7 @@ int fail(int code, const char* message) {
 int main(int argc, char** argv) {
   CLI::App app{"backprop: neural networks from the single neuron to deep networks — train, evaluate, predict.", "backprop"};
   app.require_subcommand(1);
-  app.set_version_flag("--version", "backprop 0.1.0");
+  app.set_version_flag("--version", "backprop " BACKPROP_VERSION_STRING);
   std::map<CLI::App*, bp::cli::Runner> runners;
   for (auto add : {bp::cli::add_train, bp::cli::add_evaluate, bp::cli::add_predict, bp::cli::add_tune, bp::cli::add_study}) {
     const size_t before = app.get_subcommands({}).size();

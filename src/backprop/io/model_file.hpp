@@ -17,6 +17,7 @@
 
 #include "backprop/io/safetensors.hpp"
 #include "backprop/nn/models.hpp"
+#include "backprop/util/version.hpp"
 
 namespace bp::io {
 
@@ -26,18 +27,14 @@ namespace bp::io {
 inline constexpr int kFormatVersion = 2;
 
 // The library version recorded in the files this build writes (informational only; loading
-// never depends on it). Keep in step with project(VERSION) in CMakeLists.txt.
-#ifdef BACKPROP_VERSION
-inline constexpr const char* kLibraryVersion = BACKPROP_VERSION;
-#else
-inline constexpr const char* kLibraryVersion = "0.1.0";
-#endif
+// never depends on it): project(VERSION) in CMakeLists.txt, through util/version.hpp.
+inline constexpr const char* kLibraryVersion = BACKPROP_VERSION_STRING;
 
 // The __metadata__ keys of a model file (all values are strings; the structured ones hold
 // JSON text).
 namespace keys {
 inline constexpr const char* kFormatVersion = "backprop.format_version";    // "2"
-inline constexpr const char* kLibraryVersion = "backprop.library_version";  // "0.1.0"
+inline constexpr const char* kLibraryVersion = "backprop.library_version";  // "0.2.0"
 inline constexpr const char* kArchitecture = "backprop.architecture";       // JSON: Module::config()
 inline constexpr const char* kTask = "backprop.task";                       // "multiclass", …
 inline constexpr const char* kClassNames = "backprop.class_names";          // JSON array of strings
