@@ -94,6 +94,8 @@ TEST(DataTarget, FitWithTheScanEqualsFitWithout) {
     const Dataset da = a.transform(t), db = b.transform(t, rows_upto(t.num_rows()), y);
     EXPECT_EQ(da.x.to_vector(), db.x.to_vector()) << file;
     EXPECT_EQ(da.labels, db.labels) << file;
-    if (da.targets.defined()) EXPECT_EQ(da.targets.to_vector(), db.targets.to_vector()) << file;
+    if (da.targets.defined()) {
+      EXPECT_EQ(da.targets.to_vector(), db.targets.to_vector()) << file;
+    }
   }
 }
