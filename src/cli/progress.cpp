@@ -29,6 +29,7 @@ void Progress::batch(int64_t done, int64_t total, double loss) {
 
 void Progress::epoch(const train::EpochStats& s) {
   if (enabled_) {
+    if (s.epochs > 0) epochs_ = s.epochs;  // the plan's length (train chooses it from the data by default)
     std::string text = "epoch " + std::to_string(s.epoch) + "/" + std::to_string(epochs_);
     char buf[256];
     std::snprintf(buf, sizeof buf, "  loss %.4f", s.train.loss);
