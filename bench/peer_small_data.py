@@ -152,6 +152,7 @@ def run(backprop, name, work):
                "-q", "-o", model, "--report", report]
         if ignore:
             cmd += ["--ignore", ",".join(ignore)]
+        cmd += os.environ.get("BACKPROP_EXTRA", "").split()  # for experiments only: the table uses none
         t0 = time.time()
         out = subprocess.run(cmd, capture_output=True, text=True)
         seconds = time.time() - t0
