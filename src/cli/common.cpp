@@ -132,7 +132,10 @@ void add_train_options(CLI::App* cmd, TrainOptions& o) {
       ->capture_default_str();
   cmd->add_option("--schedule", s.fit.schedule, "Learning-rate schedule: constant, cosine, step:SIZE:GAMMA")
       ->capture_default_str();
-  cmd->add_option("--epochs", s.fit.epochs, "Passes over the training data")->check(CLI::Range(1, 100000))->capture_default_str();
+  cmd->add_option("--epochs", s.fit.epochs,
+                  "Passes over the training data (default: from the data's size: at least 3000 steps and 10 epochs, "
+                  "at most 3000 epochs; when that adds epochs, early stopping on 15 % of the training rows)")
+      ->check(CLI::Range(1, 100000));
   cmd->add_option("--batch-size", s.fit.batch_size, "Examples per step: 1 stochastic, N mini-batch, 0 full batch")
       ->check(CLI::Range(int64_t{0}, int64_t{1} << 40))
       ->capture_default_str();

@@ -21,7 +21,10 @@ void Progress::batch(int64_t done, int64_t total, double loss) {
   const int filled = static_cast<int>(width * static_cast<double>(done) / static_cast<double>(std::max<int64_t>(total, 1)));
   std::string bar(static_cast<size_t>(filled), '#');
   bar.resize(width, '.');
-  std::fprintf(stderr, "\r\033[Kepoch %d/%d [%s] %3d%%  loss %.4f  %.0f samples/s", current_, epochs_, bar.c_str(),
+  // epochs_ is 0 until the first epoch reports the plan's length (train's default length).
+  std::string of;
+  if (epochs_ > 0) of = '/' + std::to_string(epochs_);
+  std::fprintf(stderr, "\r\033[Kepoch %d%s [%s] %3d%%  loss %.4f  %.0f samples/s", current_, of.c_str(), bar.c_str(),
                static_cast<int>(100.0 * static_cast<double>(done) / static_cast<double>(std::max<int64_t>(total, 1))),
                loss, secs > 0 ? static_cast<double>(done) / secs : 0.0);
   std::fflush(stderr);
@@ -29,6 +32,7 @@ void Progress::batch(int64_t done, int64_t total, double loss) {
 
 void Progress::epoch(const train::EpochStats& s) {
   if (enabled_) {
+    if (s.epochs > 0) epochs_ = s.epochs;  // the plan's length (train chooses it from the data by default)
     std::string text = "epoch " + std::to_string(s.epoch) + "/" + std::to_string(epochs_);
     char buf[256];
     std::snprintf(buf, sizeof buf, "  loss %.4f", s.train.loss);

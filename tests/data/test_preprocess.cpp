@@ -328,3 +328,68 @@ TEST(DataDataset, SubsetAndValidate) {
   bad.labels[0] = 7;
   EXPECT_DATA_ERROR(bad.validate(), "label 7 out of range");
 }
+
+// A regression target's mean and std come from the training rows only and travel in the JSON;
+// the transform keeps the target in its own units.
+TEST(DataPreprocess, RegressionTargetScalingFromTrainingRows) {
+  const Table t = parse_csv("x,y\n1,100.5\n2,300.5\n3,1e6\n4,500.5\n", "r.csv");
+  const std::vector<int64_t> rows = {0, 1, 3};  // row 2 (y = 1e6) is not a training row
+  const Preprocessor p = Preprocessor::fit(t, rows, target("y"));
+  ASSERT_EQ(p.task(), Task::Regression);
+  EXPECT_DOUBLE_EQ(p.target_scaling().center, 300.5);
+  EXPECT_NEAR(p.target_scaling().scale, std::sqrt((200.0 * 200 + 0 + 200.0 * 200) / 3), 1e-9);
+  EXPECT_NEAR(p.target_scaling().apply(500.5), std::sqrt(1.5), 1e-12);
+  EXPECT_DOUBLE_EQ(p.target_scaling().inverse(p.target_scaling().apply(123.5)), 123.5);
+  const Dataset d = p.transform(t, rows);
+  EXPECT_EQ(d.targets[1], 300.5f);  // unscaled
+
+  const nlohmann::json j = p.to_json();
+  ASSERT_TRUE(j.contains("target_scaling"));
+  EXPECT_DOUBLE_EQ(j.at("target_scaling").at("center").get<double>(), 300.5);
+  const Preprocessor back = Preprocessor::from_json(j);
+  EXPECT_DOUBLE_EQ(back.target_scaling().center, p.target_scaling().center);
+  EXPECT_DOUBLE_EQ(back.target_scaling().scale, p.target_scaling().scale);
+  EXPECT_EQ(back.to_json(), j);
+
+  // A constant target is only centred.
+  const Preprocessor flat = Preprocessor::fit(parse_csv("x,y\n1,7.5\n2,7.5\n", "c.csv"), [] { auto o = target("y"); o.task = Task::Regression; return o; }());
+  EXPECT_DOUBLE_EQ(flat.target_scaling().center, 7.5);
+  EXPECT_DOUBLE_EQ(flat.target_scaling().scale, 1.0);
+
+  // Classification has none, and JSON that gives one to a class target is refused, as is a bad scale.
+  const Preprocessor cls = Preprocessor::fit(parse_csv("x,y\n1,a\n2,b\n", "k.csv"), target("y"));
+  EXPECT_TRUE(cls.target_scaling().identity());
+  EXPECT_FALSE(cls.to_json().contains("target_scaling"));
+  nlohmann::json bad = cls.to_json();
+  bad["target_scaling"] = {{"center", 0}, {"scale", 1}};
+  EXPECT_DATA_ERROR(Preprocessor::from_json(bad), "'target_scaling' belongs to a regression target only");
+  bad = j;
+  bad["target_scaling"]["scale"] = 0;
+  EXPECT_DATA_ERROR(Preprocessor::from_json(bad), "field 'target_scaling.scale' must be positive");
+  bad = j;
+  bad["target_scaling"].erase("center");
+  EXPECT_DATA_ERROR(Preprocessor::from_json(bad), "missing field 'target_scaling.center'");
+}
+
+// A preprocessor written before target scaling existed (a regression table's version-2 JSON
+// without the field, as older model files hold it) still loads: trained on unscaled targets.
+TEST(DataPreprocess, OldRegressionJsonWithoutTargetScalingLoads) {
+  const nlohmann::json old = nlohmann::json::parse(R"({
+    "format": "backprop.preprocessor", "version": 2, "input": "table", "target": "y", "task": "regression",
+    "standardize": true,
+    "columns": [{"name": "x", "kind": "numeric", "impute": 2.5, "center": 2.5, "scale": 1.118033988749895}],
+    "ignored": [], "target_values": [], "positive": [], "class_names": [], "feature_names": ["x"]})");
+  const Preprocessor p = Preprocessor::from_json(old);
+  EXPECT_EQ(p.task(), Task::Regression);
+  EXPECT_TRUE(p.target_scaling().identity());
+  const Dataset d = p.transform(parse_csv("x,y\n2.5,40\n", "new.csv"));
+  EXPECT_EQ(d.x[0], 0.0f);
+  EXPECT_EQ(d.targets[0], 40.0f);
+  // Written again, it states the identity explicitly.
+  EXPECT_EQ(p.to_json().at("target_scaling"), (nlohmann::json{{"center", 0.0}, {"scale", 1.0}}));
+  // Version 1 (no "input") too.
+  nlohmann::json v1 = old;
+  v1["version"] = 1;
+  v1.erase("input");
+  EXPECT_TRUE(Preprocessor::from_json(v1).target_scaling().identity());
+}

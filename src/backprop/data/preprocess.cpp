@@ -262,6 +262,10 @@ Preprocessor Preprocessor::fit(const Table& t, std::span<const int64_t> rows, co
       if (y.parsed[v] != NumberParse::Number) (void)cell_number(t, r, t.cell(r, tcol), what);
       if (!fits_float(y.numbers[v])) fail(t.where(r), 0, what + ": " + quote_text(y.values[v]) + " is too large for float32");
     }
+    std::vector<float> values;
+    values.reserve(rows.size());
+    for (int64_t r : rows) values.push_back(static_cast<float>(y.numbers[y.codes[r]]));
+    p.target_scaling_ = TargetScaling::fit(values);
   } else {
     std::vector<char> present(y.values.size(), 0);
     for (int64_t r : rows) present[y.codes[r]] = 1;
@@ -291,6 +295,19 @@ Preprocessor Preprocessor::fit(const Table& t, std::span<const int64_t> rows, co
   if (p.columns_.empty()) fail(src, 0, "no feature columns: every column is the target or ignored");
   p.finish();
   return p;
+}
+
+TargetScaling TargetScaling::fit(std::span<const float> values) {
+  if (values.empty()) throw DataError("target scaling: no target values");
+  double sum = 0;
+  for (float v : values) sum += v;
+  const double mean = sum / static_cast<double>(values.size());
+  double ss = 0;
+  for (float v : values) ss += (v - mean) * (v - mean);
+  const double sd = std::sqrt(ss / static_cast<double>(values.size()));
+  if (!std::isfinite(mean) || !std::isfinite(sd)) throw DataError("target scaling: the target values are not finite");
+  // A constant target (or one too narrow for float32 to tell apart) is only centred.
+  return {mean, sd > 1e-12 * std::max(1.0, std::abs(mean)) ? sd : 1.0};
 }
 
 Preprocessor Preprocessor::fit_images(const Dataset& train, std::vector<int64_t> image_shape, bool standardize) {

@@ -28,7 +28,10 @@
 // the distinct training values, sorted (numerically when they are all numbers, else by byte
 // order); label i is class_names[i]. Two classes → Binary, more → Multiclass. A missing
 // target, or a class at transform time that training never saw, is a DataError.
-// Regression targets are kept unscaled. `positive` turns any classification target into
+// Regression targets: transform() keeps them in their own units; the fit also records their
+// training mean and population std (TargetScaling, std 0 → 1) so that training can work on
+// standardised targets (pipeline/training.cpp) and fold the inverse back into the network's
+// output layer: predictions are always in the target's own units. `positive` turns any classification target into
 // Binary: the listed values are class 1 ("positive"), every other training value class 0
 // ("negative").
 #pragma once
@@ -61,6 +64,18 @@ struct PreprocessOptions {
   bool standardize = true;                  // numeric features: (x - mean) / std
   int max_integer_classes = 10;             // integer targets with more distinct values → regression
   int max_categories = 256;                 // a categorical column with more values is an error
+};
+
+// A regression target's standardisation for training: z = (y - center) / scale, fitted on
+// the training rows (mean and population std, std 0 → 1). Identity ({0, 1}) for
+// classification and for preprocessors saved before it existed.
+struct TargetScaling {
+  double center = 0, scale = 1;
+  bool identity() const { return center == 0.0 && scale == 1.0; }
+  double apply(double y) const { return (y - center) / scale; }
+  double inverse(double z) const { return z * scale + center; }
+  // Mean and population std of `values` (sums in double); DataError when empty or not finite.
+  static TargetScaling fit(std::span<const float> values);
 };
 
 // How one input column becomes feature columns.
@@ -150,6 +165,9 @@ class Preprocessor {
   const std::vector<std::string>& positive() const { return positive_; }
   const std::vector<std::string>& ignored() const { return ignored_; }
   bool standardize() const { return standardize_; }
+  // Regression: the training target's mean and std (identity for classification and for
+  // old preprocessor JSON without "target_scaling").
+  const TargetScaling& target_scaling() const { return target_scaling_; }
 
   // Everything transform needs, as JSON (format "backprop.preprocessor", version 2).
   nlohmann::json to_json() const;
@@ -167,6 +185,7 @@ class Preprocessor {
   std::string target_;
   Task task_ = Task::Regression;
   bool standardize_ = true;
+  TargetScaling target_scaling_;
   std::vector<FeatureColumn> columns_;
   std::vector<std::string> ignored_;
   std::vector<std::string> target_values_;

@@ -2,8 +2,12 @@
 //
 //   {"format": "backprop.preprocessor", "version": 2, "input": "table" | "images",
 //    "target", "task", "standardize", "columns": [...], "ignored", "target_values",
-//    "positive", "class_names", "feature_names"}
+//    "positive", "class_names", "feature_names", "target_scaling"}
 //
+// "target_scaling" ({"center", "scale"}: the training target's mean and std) is written for a
+// regression target only and is optional on reading (files written before it existed: the
+// identity, i.e. trained on unscaled targets). It records how training scaled the target; the
+// network in the model file already outputs the target's own units.
 // with columns {"name", "kind": "numeric", "impute", "center", "scale"},
 // {"name", "kind": "categorical", "categories"} or, for images, the one column
 // {"name", "kind": "pixels", "shape", "center", "scale"}. Also read: version 1 (a table's
@@ -164,6 +168,7 @@ nlohmann::json Preprocessor::to_json() const {
   j["positive"] = strings(positive_, "class");
   j["class_names"] = strings(class_names_, "class");
   j["feature_names"] = strings(feature_names_, "feature name");
+  if (task_ == Task::Regression) j["target_scaling"] = {{"center", target_scaling_.center}, {"scale", target_scaling_.scale}};
   return j;
 }
 
@@ -283,6 +288,14 @@ Preprocessor Preprocessor::from_json(const nlohmann::json& j) {
       } else if (p.task_ == Task::Binary && p.target_values_.size() != 2) {
         bad_json("a binary target needs exactly 2 'target_values' (or 'positive' values)");
       }
+    }
+    if (j.contains("target_scaling")) {
+      if (p.task_ != Task::Regression) bad_json("'target_scaling' belongs to a regression target only");
+      const auto& ts = member(j, "target_scaling", "");
+      if (!ts.is_object()) bad_json("'target_scaling' must be an object");
+      p.target_scaling_.center = get_finite(ts, "center", "target_scaling");
+      p.target_scaling_.scale = get_finite(ts, "scale", "target_scaling");
+      if (!(p.target_scaling_.scale > 0)) bad_json("field 'target_scaling.scale' must be positive");
     }
     p.finish();
     // Derived fields are optional, but when present must agree.

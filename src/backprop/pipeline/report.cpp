@@ -1,5 +1,6 @@
 #include "backprop/pipeline/report.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <stdexcept>
@@ -24,10 +25,27 @@ std::string grouped(double v) {  // 28100 -> "28,100"
 nlohmann::json number_or_null(double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); }
 }  // namespace
 
+std::vector<size_t> thin_history(size_t n, size_t max_entries, long best) {
+  std::vector<size_t> keep;
+  if (n <= max_entries) {
+    for (size_t i = 0; i < n; ++i) keep.push_back(i);
+    return keep;
+  }
+  // max_entries - 1 positions evenly spaced from 0 to n - 1 (rounded), then the best epoch.
+  const size_t slots = std::max<size_t>(max_entries, 3) - 1;
+  for (size_t k = 0; k < slots; ++k) keep.push_back((k * (n - 1) + (slots - 1) / 2) / (slots - 1));
+  if (best >= 0 && static_cast<size_t>(best) < n) keep.push_back(static_cast<size_t>(best));
+  std::sort(keep.begin(), keep.end());
+  keep.erase(std::unique(keep.begin(), keep.end()), keep.end());
+  return keep;
+}
+
 nlohmann::json training_report(const data::DataSpec& data, const data::Prepared& prepared, const TrainSpec& spec, const Trained& t) {
   nlohmann::json epochs = nlohmann::json::array();
   double samples_per_s = 0;
-  for (const auto& e : t.history.history) {
+  for (const auto& e : t.history.history) samples_per_s += e.samples_per_second;
+  for (size_t i : thin_history(t.history.history.size(), kMaxHistory, t.history.best_epoch - 1)) {
+    const auto& e = t.history.history[i];
     epochs.push_back({{"epoch", e.epoch},
                       {"lr", e.lr},
                       {"loss", number_or_null(e.train.loss)},
@@ -36,7 +54,6 @@ nlohmann::json training_report(const data::DataSpec& data, const data::Prepared&
                       {"val_accuracy", number_or_null(e.validation.accuracy)},
                       {"seconds", e.seconds},
                       {"samples_per_second", e.samples_per_second}});
-    samples_per_s += e.samples_per_second;
   }
   if (!t.history.history.empty()) samples_per_s /= static_cast<double>(t.history.history.size());
   return {{"command", "train"},
@@ -55,11 +72,16 @@ nlohmann::json training_report(const data::DataSpec& data, const data::Prepared&
                            {"weight_decay", spec.optimizer.weight_decay}}},
             {"loss", train::to_string(spec.fit.loss)},
             {"schedule", spec.fit.schedule},
-            {"epochs", spec.fit.epochs},
+            {"epochs", t.plan.epochs},
+            {"epochs_rule", spec.fit.epochs == kAutoEpochs ? "auto" : "given"},
+            {"epochs_run", t.history.history.size()},
             {"batch_size", spec.fit.batch_size},
             {"seed", spec.model.seed},
-            {"validation_fraction", spec.validation_fraction},
-            {"patience", spec.fit.patience},
+            {"validation_fraction", t.plan.validation_fraction},
+            {"patience", t.plan.patience},
+            {"target_scaling", t.task == Task::Regression
+                                   ? nlohmann::json{{"center", t.target_scaling.center}, {"scale", t.target_scaling.scale}}
+                                   : nlohmann::json(nullptr)},
             {"best_epoch", t.history.best_epoch},
             {"stopped_early", t.history.stopped_early},
             {"seconds", t.seconds},
@@ -73,7 +95,7 @@ std::string describe_training(const nlohmann::json& r) {
   std::snprintf(buf, sizeof buf, "model %s (%s parameters), %s lr %g, %zu epochs of batch %lld: %.1f s, %s samples/s%s",
                 t.at("model").get<std::string>().c_str(), grouped(t.at("parameters").get<double>()).c_str(),
                 t.at("optimizer").at("name").get<std::string>().c_str(), t.at("optimizer").at("lr").get<double>(),
-                t.at("history").size(), t.at("batch_size").get<long long>(), t.at("seconds").get<double>(),
+                t.value("epochs_run", t.at("history").size()), t.at("batch_size").get<long long>(), t.at("seconds").get<double>(),
                 grouped(t.at("mean_samples_per_second").get<double>()).c_str(),
                 t.at("stopped_early").get<bool>() ? (", stopped early; kept epoch " + std::to_string(t.at("best_epoch").get<int>())).c_str() : "");
   return buf;

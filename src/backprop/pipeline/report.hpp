@@ -13,8 +13,17 @@
 
 namespace bp::pipeline {
 
-// The training run: data, model, optimizer, epochs with their scores, time.
+// The training run: data, model, optimizer, epochs with their scores, time. The per-epoch
+// history keeps at most kMaxHistory entries (thin_history), however many epochs ran;
+// "epochs_run" counts them all. Regression losses in the history are on the standardised
+// target ("target_scaling" says how: multiply by scale² for the target's units).
 nlohmann::json training_report(const data::DataSpec& data, const data::Prepared& prepared, const TrainSpec& spec, const Trained& t);
+// Which of `n` epochs (indices 0..n-1) a bounded history keeps: all when n <= max_entries,
+// else about max_entries evenly spaced ones that always include the first, the best (`best`,
+// an index, ignored when outside 0..n-1) and the last, in increasing order.
+inline constexpr size_t kMaxHistory = 100;
+std::vector<size_t> thin_history(size_t n, size_t max_entries, long best);
+
 // "model mlp (235,146 parameters), adam lr 0.001, 10 epochs of batch 128: 21.3 s, 28,100 samples/s"
 std::string describe_training(const nlohmann::json& report);
 

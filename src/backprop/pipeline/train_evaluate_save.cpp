@@ -19,7 +19,7 @@ TrainRunResult train_evaluate_save(TrainSpec spec, const data::Prepared& d, cons
       observer.epoch(s);
       return true;
     };
-  Trained t = train_model(spec, d.train, d.input_shape);
+  Trained t = train_model(spec, d.train, d.input_shape, &d.preprocessor.target_scaling());
   TrainRunResult r;
   r.data_description = d.description;
   r.report = training_report(data, d, spec, t);

@@ -1,5 +1,6 @@
 #include "backprop/pipeline/training.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <stdexcept>
 
@@ -17,7 +18,57 @@ train::Targets targets_of(const data::Dataset& d) {
   return t;
 }
 
-Trained train_model(const TrainSpec& spec, const data::Dataset& all_train, const Shape& input_shape) {
+TrainingPlan training_plan(const TrainSpec& spec, int64_t rows) {
+  TrainingPlan p;
+  p.validation_fraction = spec.validation_fraction;
+  p.patience = spec.fit.patience;
+  if (spec.fit.epochs != kAutoEpochs) {
+    p.epochs = spec.fit.epochs;
+    return p;
+  }
+  const int64_t batch = spec.fit.batch_size > 0 ? spec.fit.batch_size : std::max<int64_t>(rows, 1);
+  const int64_t steps = std::max<int64_t>(1, (rows + batch - 1) / batch);
+  const int64_t wanted = (kMinSteps + steps - 1) / steps;
+  p.epochs = static_cast<int>(std::clamp<int64_t>(wanted, kDefaultEpochs, kMaxAutoEpochs));
+  if (p.epochs > kDefaultEpochs) {  // a small data set: guard the many epochs against overfitting
+    if (p.validation_fraction <= 0) p.validation_fraction = kAutoValidationFraction;
+    if (p.patience <= 0) p.patience = std::max(10, p.epochs / 5);
+  }
+  return p;
+}
+
+namespace {
+// The network's output layer when it is a Linear layer with a bias (the last module, looking
+// inside nested Sequentials), else nullptr.
+nn::Linear* output_linear(nn::Module& m) {
+  nn::Module* cur = &m;
+  while (auto* seq = dynamic_cast<nn::Sequential*>(cur)) {
+    if (seq->size() == 0) return nullptr;
+    cur = &(*seq)[seq->size() - 1];
+  }
+  auto* lin = dynamic_cast<nn::Linear*>(cur);
+  return lin && lin->bias.defined() && lin->out_features() == 1 ? lin : nullptr;
+}
+
+// y -> (y - center) / scale, a copy.
+Tensor scaled(const Tensor& y, const data::TargetScaling& s) {
+  Tensor z = y.clone();
+  for (int64_t i = 0; i < z.numel(); ++i) z[i] = static_cast<float>(s.apply(z[i]));
+  return z;
+}
+
+// on_epoch thinned to about 100 calls over `epochs`: epoch 1, every k-th, the last.
+std::function<bool(const train::EpochStats&)> thinned(std::function<bool(const train::EpochStats&)> f, int epochs) {
+  if (!f || epochs <= 100) return f;
+  const int k = (epochs + 99) / 100;
+  return [f = std::move(f), k, epochs](const train::EpochStats& s) {
+    return (s.epoch == 1 || s.epoch % k == 0 || s.epoch == epochs) ? f(s) : true;
+  };
+}
+}  // namespace
+
+Trained train_model(const TrainSpec& spec, const data::Dataset& all_train, const Shape& input_shape,
+                    const data::TargetScaling* target_scaling) {
   if (all_train.size() == 0) throw std::invalid_argument("the training data is empty");
   Trained out;
   out.task = all_train.task;
@@ -36,19 +87,40 @@ Trained train_model(const TrainSpec& spec, const data::Dataset& all_train, const
     throw UsageError(e.what());
   }
 
+  out.plan = training_plan(spec, all_train.size());
+  train::FitOptions fo = spec.fit;
+  fo.epochs = out.plan.epochs;
+  fo.patience = out.plan.patience;
+  fo.on_epoch = thinned(spec.fit.on_epoch, fo.epochs);
+
   const data::Dataset* train = &all_train;
   data::Dataset tr, va;
-  if (spec.validation_fraction > 0) {
+  if (out.plan.validation_fraction > 0) {
+    const double vf = out.plan.validation_fraction;
     data::Split sp = all_train.is_classification()
-                         ? data::stratified_split(all_train.labels, spec.validation_fraction, 0.0, spec.validation_seed)
-                         : data::train_validation_test_split(all_train.size(), spec.validation_fraction, 0.0,
-                                                             spec.validation_seed);
-    tr = all_train.subset(sp.train);
-    va = all_train.subset(sp.validation);
-    train = &tr;
-  } else if (spec.fit.patience > 0) {
+                         ? data::stratified_split(all_train.labels, vf, 0.0, spec.validation_seed)
+                         : data::train_validation_test_split(all_train.size(), vf, 0.0, spec.validation_seed);
+    // Too few rows to carve a validation part from (or a part that takes them all): train
+    // on every row, without early stopping.
+    if (sp.validation.empty() || sp.train.empty()) {
+      if (spec.validation_fraction > 0 || spec.fit.patience > 0)
+        throw UsageError("the training part (" + std::to_string(all_train.size()) +
+                         " rows) is too small for a validation fraction of " + std::to_string(vf));
+      out.plan.validation_fraction = 0;
+      out.plan.patience = fo.patience = 0;
+    } else {
+      tr = all_train.subset(sp.train);
+      va = all_train.subset(sp.validation);
+      train = &tr;
+    }
+  } else if (fo.patience > 0) {
     throw UsageError("early stopping (patience) needs a validation fraction > 0");
   }
+
+  // Regression: fit on standardised targets when the output layer can take the inverse.
+  nn::Linear* head = out.task == Task::Regression ? output_linear(*out.model) : nullptr;
+  if (head) out.target_scaling = target_scaling ? *target_scaling : data::TargetScaling::fit(
+      std::span<const float>(all_train.targets.data(), static_cast<size_t>(all_train.targets.numel())));
   std::unique_ptr<optim::Optimizer> opt;
   try {
     opt = optim::make_optimizer(spec.optimizer, out.model->parameters());
@@ -58,8 +130,20 @@ Trained train_model(const TrainSpec& spec, const data::Dataset& all_train, const
   const auto t0 = std::chrono::steady_clock::now();
   train::Targets ty = targets_of(*train), vy;
   if (va.size() > 0) vy = targets_of(va);
-  out.history = train::fit(*out.model, out.task, train->x, ty, *opt, spec.fit, va.size() > 0 ? &va.x : nullptr,
+  const data::TargetScaling& ts = out.target_scaling;
+  if (!ts.identity()) {
+    ty.values = scaled(ty.values, ts);
+    if (va.size() > 0) vy.values = scaled(vy.values, ts);
+  }
+  out.history = train::fit(*out.model, out.task, train->x, ty, *opt, fo, va.size() > 0 ? &va.x : nullptr,
                            va.size() > 0 ? &vy : nullptr);
+  if (!ts.identity()) {  // y = scale z + center: the unscaling folded into the output layer
+    const auto sc = static_cast<float>(ts.scale);
+    Tensor& w = head->weight.value();
+    for (int64_t i = 0; i < w.numel(); ++i) w[i] *= sc;
+    Tensor& b = head->bias.value();
+    for (int64_t i = 0; i < b.numel(); ++i) b[i] = static_cast<float>(ts.inverse(b[i]));
+  }
   out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return out;
 }
@@ -67,8 +151,10 @@ Trained train_model(const TrainSpec& spec, const data::Dataset& all_train, const
 train::Scores fit_and_score(const TrainSpec& spec, const data::Dataset& train, const data::Dataset& held_out,
                             const Shape& input_shape) {
   TrainSpec s = spec;
-  s.validation_fraction = 0;
-  s.fit.patience = 0;
+  if (s.fit.epochs != kAutoEpochs) {  // explicit epochs: the whole fold trains, no early stopping
+    s.validation_fraction = 0;
+    s.fit.patience = 0;
+  }
   Trained t = train_model(s, train, input_shape);
   return train::score(*t.model, t.task, spec.fit.loss, held_out.x, targets_of(held_out));
 }

@@ -15,16 +15,42 @@ namespace bp::pipeline {
 struct TrainSpec {
   nn::ModelSpec model;                  // name, hidden sizes, activations, seed; shapes come from the data
   optim::OptimizerSpec optimizer;
-  train::FitOptions fit;                // epochs, batch size, loss, schedule, patience, callbacks
+  // epochs, batch size, loss, schedule, patience, callbacks. fit.epochs == 0 (kAutoEpochs)
+  // chooses the length from the data's size (training_plan below).
+  train::FitOptions fit;
   double validation_fraction = 0.0;     // of the training part, for early stopping and reporting
   uint64_t validation_seed = 7;
 };
 
+// The training length `backprop train` chooses when no --epochs is given:
+//   steps per epoch  s = ceil(rows / batch)            (batch 0: one step)
+//   epochs           E = max(10, ceil(3000 / s)), at most 3000
+// so that every data set gets at least 3000 optimizer steps and large ones (Fashion-MNIST:
+// 60000 rows of batch 128, 469 steps) keep 10 epochs. When the rule adds epochs (fewer than
+// 300 steps per epoch: a small data set), a validation part (15 % of the training rows,
+// unless validation_fraction is set) watches for overfitting: early stopping with patience
+// max(10, E / 5) epochs (unless patience is set), keeping the best epoch's weights.
+inline constexpr int kAutoEpochs = 0;
+inline constexpr int64_t kMinSteps = 3000;
+inline constexpr int kDefaultEpochs = 10;
+inline constexpr int kMaxAutoEpochs = 3000;
+inline constexpr double kAutoValidationFraction = 0.15;
+struct TrainingPlan {
+  int epochs = kDefaultEpochs;
+  double validation_fraction = 0;
+  int patience = 0;
+};
+// The plan for `rows` training rows (before any validation part is carved) under `spec`:
+// explicit epochs are kept as they are (with the spec's validation and patience).
+TrainingPlan training_plan(const TrainSpec& spec, int64_t rows);
+
 struct Trained {
-  std::unique_ptr<nn::Module> model;
+  std::unique_ptr<nn::Module> model;  // outputs in the target's own units (regression)
   Task task = Task::Multiclass;
   std::vector<std::string> class_names;
   train::FitResult history;
+  TrainingPlan plan;                 // the length and early stopping actually used
+  data::TargetScaling target_scaling;  // regression: how the fit saw the targets (identity: unscaled)
   double seconds = 0;
 };
 
@@ -32,8 +58,16 @@ struct Trained {
 train::Targets targets_of(const data::Dataset& d);
 
 // Builds the model the spec names for the data's shape and task, then fits it on `train`
-// (less a validation part if asked for).
-Trained train_model(const TrainSpec& spec, const data::Dataset& train, const Shape& input_shape);
+// (less a validation part if asked for, or if the plan carves one).
+// Regression: the fit sees standardised targets, (y - center) / scale with `target_scaling`
+// (the preprocessor's; nullptr: fitted here on `train`), and the inverse is folded into the
+// network's last Linear layer when the fit is done (W <- scale W, b <- scale b + center), so
+// the returned model, the saved file, `predict` and every score are in the target's units.
+// A model whose output does not end in a biased Linear layer is trained on unscaled targets.
+// With more than 100 epochs, fit.on_epoch is called for about 100 of them (evenly spaced,
+// the first and last included); returning false from it still stops training.
+Trained train_model(const TrainSpec& spec, const data::Dataset& train, const Shape& input_shape,
+                    const data::TargetScaling* target_scaling = nullptr);
 
 // The spec's model fitted on `train` and scored on `held_out` (for tuning).
 train::Scores fit_and_score(const TrainSpec& spec, const data::Dataset& train, const data::Dataset& held_out,

@@ -218,6 +218,7 @@ FitResult fit(nn::Module& model, Task task, const Tensor& x, const Targets& y, o
     const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     EpochStats st;
     st.epoch = e + 1;
+    st.epochs = o.epochs;
     st.lr = opt.lr();
     st.train.loss = total / static_cast<double>(n);
     if (task != Task::Regression) st.train.accuracy = static_cast<double>(ok) / static_cast<double>(n);

@@ -49,7 +49,8 @@ struct Scores {
 Scores score(nn::Module& model, Task task, Loss loss, const Tensor& x, const Targets& y, int64_t batch_size = 1024);
 
 struct EpochStats {
-  int epoch = 0;  // 1-based
+  int epoch = 0;   // 1-based
+  int epochs = 0;  // of how many planned (FitOptions::epochs)
   float lr = 0;
   Scores train, validation;  // train: running averages over the epoch's batches
   double seconds = 0;
