@@ -110,6 +110,7 @@ TEST_F(CliTrees, OptionsThatDoNotApplyAreRefusedByName) {
   expect_error("train" + kData + " --model mlp --trees 10" + o, "--trees");
   expect_error("train --data " + bp::testing::repo_data("Servo.csv") + " --target Class --model random-forest" + o,
                "classifiers");
+  expect_error("tune" + kData + " --model random-forest --lrs 0.1" + o, "tune chooses a network's");
   EXPECT_FALSE(fs::exists(path("m.safetensors")));
 }
 

@@ -191,7 +191,7 @@ train::Scores fit_and_score(const TrainSpec& spec, const data::Dataset& train, c
     s.fit.patience = 0;
   }
   Trained t = train_model(s, train, input_shape);
-  if (t.learner) throw UsageError("tuning takes networks; the tree learners are not tuned here");
+  if (t.learner) throw UsageError("--model " + spec.model.name + ": cross-validated scoring takes networks only");
   return train::score(*t.model, t.task, spec.fit.loss, held_out.x, targets_of(held_out));
 }
 
