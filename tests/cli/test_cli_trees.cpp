@@ -78,7 +78,7 @@ TEST_F(CliTrees, RandomForestTrainEvaluateCalibratePredict) {
   ASSERT_EQ(c.code, 0) << c.out;
   ASSERT_TRUE(fs::exists(path("cal.safetensors")));
 
-  for (const std::string m : {model, path("cal.safetensors")}) {
+  for (const std::string& m : {model, path("cal.safetensors")}) {
     Result p1 = run("predict -m " + m + " --data " + bp::testing::repo_data("BreastCancer.csv") + " -o " + path("p1.csv"));
     ASSERT_EQ(p1.code, 0) << p1.out;
     Result p2 = run("predict -m " + m + " --data " + bp::testing::repo_data("BreastCancer.csv") + " -o " + path("p2.csv"));
