@@ -46,7 +46,9 @@ const Table& allowed() {
       {"train", with(optim_up, {"data", "eval"})},
       {"data", {"tensor", "util"}},
       {"eval", {"util"}},
-      {"io", with(nn_up, {"data", "eval"})},  // eval: a stored calibrator is validated on load
+      // eval: a stored calibrator is validated on load; learners: a model file holds a network or a
+      // tree learner, and loading rebuilds and validates either (learners/ stands lower: no cycle)
+      {"io", with(nn_up, {"data", "eval", "learners"})},
       {"learners", with(backend_up, {"data", "eval"})},
       {"pipeline", with(optim_up, {"train", "data", "eval", "io", "learners"})},
       {"cli", with(optim_up, {"train", "data", "eval", "io", "learners", "pipeline"})},

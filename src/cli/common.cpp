@@ -110,11 +110,16 @@ CLI::Validator positive_number() {
 
 void add_train_options(CLI::App* cmd, TrainOptions& o) {
   auto& s = o.spec;
-  cmd->add_option("--model", s.model.name, "Architecture: " + [] {
+  o.cmd = cmd;
+  cmd->add_option("--model", s.model.name, "Model: a network (" + [] {
     std::string n;
     for (auto& m : nn::model_names()) n += (n.empty() ? "" : ", ") + m;
     return n;
-  }())->capture_default_str();
+  }() + ") or a tree learner (" + [] {
+    std::string n;
+    for (auto& m : learners::learner_kinds()) n += (n.empty() ? "" : ", ") + m;
+    return n;
+  }() + ")")->capture_default_str();
   cmd->add_option("--hidden", o.hidden, "MLP hidden layer sizes, comma-separated (\"\" for none)")->capture_default_str();
   cmd->add_option("--activation", o.activation, "Hidden activation: relu, tanh, sigmoid, leaky_relu, softplus, step")
       ->capture_default_str();
@@ -150,7 +155,64 @@ void add_train_options(CLI::App* cmd, TrainOptions& o) {
       ->capture_default_str();
   cmd->add_option("--threads", o.threads, "Threads (0: one per core)")->check(CLI::Range(0, 1024))->capture_default_str();
   cmd->add_flag("--quiet,-q", o.quiet, "Print only the results (test scores, the model file) and errors: no progress");
+  const std::string g = "Tree learners (--model tree, bagged-trees, random-forest, boosted-trees, boosted-stumps, xgboost)";
+  cmd->add_option("--trees", o.trees, "Trees of an ensemble (bagged-trees, random-forest, xgboost)")
+      ->check(CLI::Range(1, 1 << 20))->group(g);
+  cmd->add_option("--max-depth", o.max_depth, "Deepest split level (0: unlimited; xgboost: its max_depth)")
+      ->check(CLI::Range(0, 100000))->group(g);
+  cmd->add_option("--max-features", o.max_features, "Features tried per split (0: all; random-forest: sqrt of them)")
+      ->check(CLI::Range(0, 1 << 30))->group(g);
+  cmd->add_option("--min-leaf", o.min_leaf, "Fewest training rows in a leaf")->check(CLI::Range(1, 1 << 30))->group(g);
+  cmd->add_option("--criterion", o.criterion, "Split criterion: gini, entropy, gain-ratio")
+      ->check(CLI::IsMember({"gini", "entropy", "gain-ratio"}))->group(g);
+  cmd->add_option("--steps", o.steps, "Boosting steps (boosted-trees, boosted-stumps)")->check(CLI::Range(1, 1 << 20))->group(g);
+  cmd->add_option("--preset", o.preset, "Single tree style: cart, c4.5, id3 (tree)")
+      ->check(CLI::IsMember({"cart", "c4.5", "id3"}))->group(g);
+  cmd->add_flag("--laplace", o.laplace, "Leaf probabilities with the Laplace correction")->group(g);
 }
+
+namespace {
+// Sends the tree-learner options given on the command line to the learner under its keys, and
+// refuses the options the chosen model does not take, by name.
+void finish_learner_options(TrainOptions& o) {
+  const std::string& kind = o.spec.model.name;
+  const bool learner = pipeline::is_learner_kind(kind);
+  auto given = [&](const char* name) { return o.cmd && o.cmd->count(name) > 0; };
+  const std::pair<const char*, const char*> learner_opts[] = {
+      {"--trees", "trees"},       {"--max-depth", "max_depth"}, {"--max-features", "max_features"},
+      {"--min-leaf", "min_samples_leaf"}, {"--criterion", "criterion"}, {"--steps", "steps"},
+      {"--preset", "preset"},     {"--laplace", "laplace"}};
+  if (!learner) {
+    for (const auto& [flag, key] : learner_opts)
+      if (given(flag))
+        throw pipeline::UsageError(std::string(flag) + " is an option of the tree learners, not of the network '" + kind +
+                                   "' (--model tree, random-forest, ...)");
+    return;
+  }
+  for (const char* flag : {"--hidden", "--activation", "--init", "--loss", "--optimizer", "--lr", "--momentum",
+                           "--weight-decay", "--schedule", "--epochs", "--batch-size", "--validation", "--patience"})
+    if (given(flag))
+      throw pipeline::UsageError(std::string(flag) + " is an option of the networks; the tree learner '" + kind +
+                                 "' does not take it");
+  const nlohmann::json defaults = learners::default_options(kind);
+  nlohmann::json& opts = o.spec.learner_options;
+  opts = nlohmann::json::object();
+  for (const auto& [flag, key] : learner_opts) {
+    if (!given(flag)) continue;
+    if (!defaults.contains(key))
+      throw pipeline::UsageError(std::string(flag) + ": the " + kind + " learner does not take this option");
+    const std::string k = key;
+    if (k == "criterion") opts[k] = o.criterion;
+    else if (k == "preset") opts[k] = o.preset;
+    else if (k == "laplace") opts[k] = o.laplace;
+    else if (k == "trees") opts[k] = o.trees;
+    else if (k == "max_depth") opts[k] = o.max_depth;
+    else if (k == "max_features") opts[k] = o.max_features;
+    else if (k == "min_samples_leaf") opts[k] = o.min_leaf;
+    else if (k == "steps") opts[k] = o.steps;
+  }
+}
+}  // namespace
 
 std::vector<int64_t> parse_sizes(const std::string& text, const std::string& what) {
   std::vector<int64_t> out;
@@ -196,6 +258,7 @@ std::vector<double> parse_numbers(const std::string& text, const std::string& wh
 }
 
 void finish_train_options(TrainOptions& o) {
+  finish_learner_options(o);
   o.spec.model.hidden = parse_sizes(o.hidden, "--hidden");
   // The names below are checked by their own modules, which throw std::invalid_argument: here
   // they are option values, so a bad one is a usage error.

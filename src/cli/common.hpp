@@ -36,9 +36,17 @@ struct TrainOptions {
   std::string loss = "auto";
   int threads = 0;
   bool quiet = false;
+  // The tree learners' options (--model tree, random-forest, ...: docs/trees.md), passed to the
+  // learner under its own keys when given.
+  int trees = 0, max_depth = 0, max_features = 0, min_leaf = 0, steps = 0;
+  std::string criterion, preset;
+  bool laplace = false;
+  CLI::App* cmd = nullptr;  // set by add_train_options: which options were given
 };
 void add_train_options(CLI::App* cmd, TrainOptions& o);
-// Turns the strings into the spec (throws pipeline::UsageError with the option's name).
+// Turns the strings into the spec (throws pipeline::UsageError with the option's name). With a
+// tree learner as --model, a network option (--hidden, --lr, ...) or a learner option the kind
+// does not take is a UsageError naming it; with a network, so is any learner option.
 void finish_train_options(TrainOptions& o);
 
 // "256,128" -> {256, 128}; "" -> {} ; throws pipeline::UsageError naming `what` on anything else.

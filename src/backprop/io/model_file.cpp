@@ -244,6 +244,7 @@ int64_t outputs_for_width(const fs::path& path, nn::Module& module, int64_t widt
 // Every metadata field against the others. Each disagreement is one ModelFileError naming the
 // two fields. Runs after the weights are in (it may run the network once).
 void check_consistency(const fs::path& path, const ModelFile& m, const json& arch) {
+  // `arch` is the architecture, or for a learner its Stored::meta (n_features, n_classes: load_learner checked them).
   const ModelInfo& info = m.info;
   const std::string names_key = "metadata " + quoted(keys::kClassNames);
   const std::string task_key = quoted(keys::kTask) + " (" + to_string(info.task) + ")";
@@ -275,9 +276,27 @@ void check_consistency(const fs::path& path, const ModelFile& m, const json& arc
                                      names_str(data->class_names) + " (names and order must agree)");
   }
 
+  // A learner: a classifier of K classes (2 for binary, one per class name) on the encoded width.
+  if (m.learner) {
+    const std::string learner_key = "metadata " + quoted(keys::kLearner);
+    const int64_t k = arch.at("n_classes").get<int64_t>(), d = arch.at("n_features").get<int64_t>();
+    if (info.task == Task::Regression)
+      throw ModelFileError(path, learner_key + " disagrees with " + task_key + ": the tree learners are classifiers");
+    if (info.task == Task::Binary && k != 2)
+      throw ModelFileError(path, learner_key + " (" + std::to_string(k) + " classes) disagrees with " + task_key +
+                                     ", which has 2");
+    if (info.task == Task::Multiclass && n_names != 0 && static_cast<size_t>(k) != n_names)
+      throw ModelFileError(path, learner_key + " (" + std::to_string(k) + " classes) disagrees with " + names_key.substr(9) +
+                                     " (" + std::to_string(n_names) + " names)");
+    if (data && d != data->width)
+      throw ModelFileError(path, learner_key + " (" + std::to_string(d) + " features) disagrees with " +
+                                     quoted(keys::kPreprocessing) + ", which encodes " + std::to_string(data->width));
+  }
+
   // The network's outputs: one for regression and binary (a logit), one per class otherwise.
   std::optional<int64_t> outputs;
-  if (data) outputs = outputs_for_width(path, *m.module, data->width);
+  if (m.learner) outputs = std::nullopt;
+  else if (data) outputs = outputs_for_width(path, *m.module, data->width);
   else outputs = last_linear_outputs(arch);
   if (outputs) {
     const std::string arch_key = "metadata " + quoted(keys::kArchitecture) + " (" + std::to_string(*outputs) + " output" +
@@ -331,8 +350,34 @@ void save_model(const fs::path& path, nn::Module& module, const ModelInfo& info)
 }
 
 void save_model(const fs::path& path, const ModelFile& file) {
+  if (file.learner) return save_model(path, *file.learner, file.info);
   if (!file.module) throw ModelFileError(path, "cannot save a ModelFile without a module");
   save_model(path, *file.module, file.info);
+}
+
+void save_model(const fs::path& path, const learners::Learner& learner, const ModelInfo& info) {
+  if (info.task == Task::Regression)
+    throw ModelFileError(path, "a tree learner is a classifier: it cannot be saved for a regression task");
+  learners::Stored st = learner.save();
+  NamedTensors tensors;
+  for (auto& [name, t] : st.arrays) {
+    if (!t.all_finite())
+      throw ModelFileError(path, "learner array '" + name + "' holds NaN or infinite values; refusing to save it");
+    tensors.emplace_back(keys::kLearnerPrefix + name, std::move(t));
+  }
+  json names = json::array();
+  for (const auto& n : info.class_names) names.push_back(n);
+  const std::map<std::string, std::string> meta{
+      {keys::kFormatVersion, std::to_string(kFormatVersion)},
+      {keys::kLibraryVersion, kLibraryVersion},
+      {keys::kLearner, dump_json(path, keys::kLearner, st.meta)},
+      {keys::kTask, to_string(info.task)},
+      {keys::kClassNames, dump_json(path, keys::kClassNames, names)},
+      {keys::kPreprocessing, dump_json(path, keys::kPreprocessing, info.preprocessing)},
+      {keys::kCalibrator, dump_json(path, keys::kCalibrator, info.calibrator)},
+      {keys::kExtra, dump_json(path, keys::kExtra, info.extra)},
+  };
+  write_safetensors(path, tensors, meta, /*checksums=*/true);
 }
 
 ModelFile load_model(const fs::path& path) { return load_model(path, read_safetensors(path)); }
@@ -370,6 +415,27 @@ ModelFile load_model(const fs::path& path, const SafeTensorsFile& f) {
   out.info.calibrator = parse_meta(path, f, keys::kCalibrator, false);
   out.info.extra = parse_meta(path, f, keys::kExtra, false);
 
+  if (f.metadata.count(keys::kLearner)) {
+    if (f.metadata.count(keys::kArchitecture))
+      throw ModelFileError(path, std::string("metadata has both '") + keys::kArchitecture + "' and '" + keys::kLearner +
+                                     "': a file holds a network or a learner, not both");
+    const json meta = parse_meta(path, f, keys::kLearner, true);
+    const std::string prefix = keys::kLearnerPrefix;
+    learners::FlatArrays arrays;
+    for (const auto& [name, t] : f.tensors) {
+      if (name.rfind(prefix, 0) != 0)
+        throw ModelFileError(path, "tensor '" + name + "' is not a learner array (their names begin with '" + prefix + "')");
+      arrays.emplace_back(name.substr(prefix.size()), t);
+    }
+    try {
+      out.learner = learners::load_learner(meta, arrays);
+    } catch (const std::exception& e) {
+      throw ModelFileError(path, "metadata " + quoted(keys::kLearner) + " and its arrays do not form a valid learner: " +
+                                     e.what());
+    }
+    check_consistency(path, out, meta);
+    return out;
+  }
   const json arch = parse_meta(path, f, keys::kArchitecture, true);
   out.module = build(path, arch, file_floats(f));
   Slots slots = slots_of(*out.module);

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "backprop/io/safetensors.hpp"
+#include "backprop/learners/learner.hpp"
 #include "backprop/nn/models.hpp"
 #include "backprop/util/version.hpp"
 
@@ -42,6 +43,10 @@ inline constexpr const char* kPreprocessing = "backprop.preprocessing";     // J
 inline constexpr const char* kCalibrator = "backprop.calibrator";           // JSON (null if none)
 inline constexpr const char* kExtra = "backprop.extra";                     // JSON (null if none)
 inline constexpr const char* kChecksums = kChecksumsKey;                    // JSON; see safetensors.hpp
+// A tree learner's file has this instead of kArchitecture: learners::Stored::meta (kind,
+// options, n_features, n_classes, ...), its arrays stored as tensors named kLearnerPrefix + name.
+inline constexpr const char* kLearner = "backprop.learner";                 // JSON: Stored::meta
+inline constexpr const char* kLearnerPrefix = "learner.";
 }  // namespace keys
 
 // Everything a model file holds besides the module. The JSON parts belong to their owners
@@ -55,8 +60,10 @@ struct ModelInfo {
   nlohmann::json extra;                  // anything else worth keeping (training options, metrics, …)
 };
 
+// A network (`module`) or a tree learner (`learner`, docs/trees.md): exactly one is set.
 struct ModelFile {
   std::unique_ptr<nn::Module> module;
+  std::unique_ptr<learners::Learner> learner;
   ModelInfo info;
   // Filled by load_model from the file; ignored by save_model.
   int format_version = kFormatVersion;
@@ -69,12 +76,17 @@ struct ModelFile {
 // duplicate tensor names, or JSON that is not valid UTF-8.
 void save_model(const std::filesystem::path& path, nn::Module& module, const ModelInfo& info);
 void save_model(const std::filesystem::path& path, const ModelFile& file);
+// A fitted tree learner: its save() as kLearner plus "learner."-prefixed tensors, and `info`
+// (classification only: a regression task is refused).
+void save_model(const std::filesystem::path& path, const learners::Learner& learner, const ModelInfo& info);
 
 // Reads `path`, checks everything (container, checksums, format version, metadata, architecture,
 // that the tensors are exactly the architecture's parameters and buffers with their shapes,
 // that every weight is finite, and that the metadata fields agree with each other: see
 // docs/model-files.md), rebuilds the module with nn::module_from_config and copies the weights
-// in. The module comes back in eval mode (set_training(false)). Throws ModelFileError.
+// in. The module comes back in eval mode (set_training(false)). A learner's file (kLearner)
+// comes back as `learner`, validated by learners::load_learner, its classes and features
+// checked against the task, the class names and the preprocessing. Throws ModelFileError.
 ModelFile load_model(const std::filesystem::path& path);
 
 // The same from a container already read (read_safetensors / parse_safetensors); `path` names

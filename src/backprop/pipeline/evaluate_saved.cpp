@@ -78,18 +78,18 @@ EvaluateResult evaluate_saved_model(const EvaluateOptions& o) {
       calib_info = {{"fitted_on", "held-out part of the evaluated rows"}, {"rows", fit_on.size()}};
     }
     const std::vector<int> labels(fit_on.labels.begin(), fit_on.labels.end());
-    cal = eval::make_calibrator(o.calibrate, positive_scores(*mf.module, fit_on.x), labels);
+    cal = eval::make_calibrator(o.calibrate, positive_scores(mf, fit_on.x), labels);
     if (!o.save_calibrated.empty()) {
       mf.info.calibrator = cal->to_json();
-      io::save_model(o.save_calibrated, *mf.module, mf.info);
+      io::save_model(o.save_calibrated, mf);
     }
   }
   r.rows = d.size();
   r.calibrated = cal != nullptr;
-  r.evaluation = evaluate(*mf.module, mf.info.task, mf.info.class_names, d, train::Loss::Auto, cal.get());
+  r.evaluation = evaluate(mf, mf.info.task, mf.info.class_names, d, train::Loss::Auto, cal.get());
   if (!calib_info.is_null()) r.evaluation["calibration_fit"] = calib_info;
   if (!o.reliability_plot.empty() || !o.roc_plot.empty()) {
-    std::vector<double> p = positive_scores(*mf.module, d.x);
+    std::vector<double> p = positive_scores(mf, d.x);
     if (cal) p = cal->apply(p);
     const std::vector<int> labels(d.labels.begin(), d.labels.end());
     if (!o.reliability_plot.empty()) eval::plot_reliability_diagram(o.reliability_plot, p, labels);

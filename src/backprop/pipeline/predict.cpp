@@ -7,6 +7,7 @@
 #include "backprop/eval/calibration.hpp"
 #include "backprop/io/model_file.hpp"
 #include "backprop/pipeline/errors.hpp"
+#include "backprop/pipeline/model.hpp"
 #include "backprop/pipeline/model_data.hpp"
 #include "backprop/pipeline/outputs.hpp"
 #include "backprop/train/fit.hpp"
@@ -31,7 +32,7 @@ PredictResult predict_to_csv(const PredictOptions& o) {
   check_outputs(inputs, {{"--output", o.output == "-" ? std::string() : o.output}});  // before any work
   io::ModelFile mf = io::load_model(o.model);
   const Tensor x = data::load_features(o.data, mf.info.preprocessing);
-  const Tensor out = train::predict(*mf.module, mf.info.task, x);
+  const Tensor out = ModelRef(mf).predict(mf.info.task, x);
   std::unique_ptr<eval::Calibrator> cal;
   if (!mf.info.calibrator.is_null()) cal = eval::calibrator_from_json(mf.info.calibrator);
 

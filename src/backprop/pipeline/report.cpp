@@ -56,13 +56,23 @@ nlohmann::json training_report(const data::DataSpec& data, const data::Prepared&
                       {"samples_per_second", e.samples_per_second}});
   }
   if (!t.history.history.empty()) samples_per_s /= static_cast<double>(t.history.history.size());
+  const nlohmann::json data_part = {{"spec", data.to_json()},
+                                    {"target_column", prepared.record.target_column},
+                                    {"description", prepared.description},
+                                    {"train_rows", prepared.train.size()},
+                                    {"test_rows", prepared.test.size()},
+                                    {"dropped_rows", prepared.record.dropped_rows}};
+  if (t.learner)  // a tree learner: its kind, options and summary; no optimizer, no epochs
+    return {{"command", "train"},
+            {"data", data_part},
+            {"training", {{"model", t.learner->kind()},
+                          {"learner", t.learner->kind()},
+                          {"options", t.learner->options()},
+                          {"summary", t.learner->summary()},
+                          {"task", to_string(t.task)},
+                          {"seconds", t.seconds}}}};
   return {{"command", "train"},
-          {"data", {{"spec", data.to_json()},
-                    {"target_column", prepared.record.target_column},
-                    {"description", prepared.description},
-                    {"train_rows", prepared.train.size()},
-                    {"test_rows", prepared.test.size()},
-                    {"dropped_rows", prepared.record.dropped_rows}}},
+          {"data", data_part},
           {"training",
            {{"model", spec.model.name},
             {"architecture", t.model->config()},
@@ -92,6 +102,20 @@ nlohmann::json training_report(const data::DataSpec& data, const data::Prepared&
 std::string describe_training(const nlohmann::json& r) {
   const auto& t = r.at("training");
   char buf[512];
+  if (t.contains("learner")) {  // "model random-forest (100 trees, ...): 0.4 s"
+    std::string facts;
+    for (const auto& [key, v] : t.at("summary").items())
+      if (v.is_number() || v.is_string() || v.is_boolean())
+      {
+        char num[32];
+        if (v.is_number_float()) std::snprintf(num, sizeof num, "%.4g", v.get<double>());
+        facts += (facts.empty() ? "" : ", ") + key + " " +
+                 (v.is_string() ? v.get<std::string>() : v.is_number_float() ? std::string(num) : v.dump());
+      }
+    std::snprintf(buf, sizeof buf, "model %s (%s): %.2f s", t.at("learner").get<std::string>().c_str(), facts.c_str(),
+                  t.at("seconds").get<double>());
+    return buf;
+  }
   std::snprintf(buf, sizeof buf, "model %s (%s parameters), %s lr %g, %zu epochs of batch %lld: %.1f s, %s samples/s%s",
                 t.at("model").get<std::string>().c_str(), grouped(t.at("parameters").get<double>()).c_str(),
                 t.at("optimizer").at("name").get<std::string>().c_str(), t.at("optimizer").at("lr").get<double>(),
@@ -106,12 +130,12 @@ void write_report(const std::string& path, const nlohmann::json& report) {
   util::write_file_atomic(path, report.dump(2) + "\n");
 }
 
-std::vector<double> positive_scores(nn::Module& model, const Tensor& x) {
-  Tensor p = train::predict(model, Task::Binary, x);
+std::vector<double> positive_scores(ModelRef model, const Tensor& x) {
+  Tensor p = model.predict(Task::Binary, x);
   return std::vector<double>(p.data(), p.data() + p.numel());
 }
 
-nlohmann::json evaluate(nn::Module& model, Task task, const std::vector<std::string>& class_names, const data::Dataset& d,
+nlohmann::json evaluate(ModelRef model, Task task, const std::vector<std::string>& class_names, const data::Dataset& d,
                         train::Loss loss, const eval::Calibrator* calibrator) {
   if (d.size() == 0) throw std::invalid_argument("cannot evaluate on an empty data set");
   if (d.task != task)
@@ -120,13 +144,28 @@ nlohmann::json evaluate(nn::Module& model, Task task, const std::vector<std::str
   nlohmann::json ev;
   ev["examples"] = d.size();
   ev["task"] = to_string(task);
-  // One forward pass: the loss from the raw outputs, the metrics from their predictions.
-  const Tensor raw = train::outputs(model, d.x);
-  {
-    autograd::NoGradGuard ng;
-    ev["loss"] = train::task_loss(task, loss, Var(raw), targets_of(d)).item();
+  Tensor out;
+  if (nn::Module* net = model.network()) {
+    // One forward pass: the loss from the raw outputs, the metrics from their predictions.
+    const Tensor raw = train::outputs(*net, d.x);
+    {
+      autograd::NoGradGuard ng;
+      ev["loss"] = train::task_loss(task, loss, Var(raw), targets_of(d)).item();
+    }
+    out = train::activate(task, raw);
+  } else {
+    // A learner: probabilities; its loss is their log loss (before any calibration).
+    out = model.predict(task, d.x);
+    const std::vector<int> y(d.labels.begin(), d.labels.end());
+    std::vector<double> pr;
+    if (task == Task::Binary) {
+      for (int64_t i = 0; i < out.numel(); ++i) pr.insert(pr.end(), {1.0 - out[i], static_cast<double>(out[i])});
+      ev["loss"] = eval::log_loss(y, pr, 2);
+    } else {
+      pr.assign(out.data(), out.data() + out.numel());
+      ev["loss"] = eval::log_loss(y, pr, static_cast<int>(out.dim(1)));
+    }
   }
-  Tensor out = train::activate(task, raw);
   if (task == Task::Regression) {
     std::vector<double> y(d.targets.data(), d.targets.data() + d.targets.numel());
     std::vector<double> p(out.data(), out.data() + out.numel());

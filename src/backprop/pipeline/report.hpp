@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "backprop/data/source.hpp"
+#include "backprop/pipeline/model.hpp"
 #include "backprop/pipeline/training.hpp"
 #include "backprop/eval/calibration.hpp"
 
@@ -33,7 +34,8 @@ std::string describe_training(const nlohmann::json& report);
 //   the one-vs-rest ROC area per class;
 //   regression: loss, RMSE, MAE, R².
 // With a calibrator (binary only), the positive-class probabilities go through it first.
-nlohmann::json evaluate(nn::Module& model, Task task, const std::vector<std::string>& class_names,
+// A tree learner's "loss" is the log loss of its probabilities (`loss` applies to networks).
+nlohmann::json evaluate(ModelRef model, Task task, const std::vector<std::string>& class_names,
                         const data::Dataset& d, train::Loss loss, const eval::Calibrator* calibrator = nullptr);
 std::string format_evaluation(const nlohmann::json& ev);
 
@@ -41,6 +43,6 @@ std::string format_evaluation(const nlohmann::json& ev);
 void write_report(const std::string& path, const nlohmann::json& report);
 
 // P(positive) of each row for a binary model (column 0 of train::predict).
-std::vector<double> positive_scores(nn::Module& model, const Tensor& x);
+std::vector<double> positive_scores(ModelRef model, const Tensor& x);
 
 }  // namespace bp::pipeline

@@ -24,7 +24,7 @@ TrainRunResult train_evaluate_save(TrainSpec spec, const data::Prepared& d, cons
   r.data_description = d.description;
   r.report = training_report(data, d, spec, t);
   r.report.update(extra);
-  if (d.test.size() > 0) r.report["test"] = evaluate(*t.model, t.task, t.class_names, d.test, spec.fit.loss);
+  if (d.test.size() > 0) r.report["test"] = evaluate(t, t.task, t.class_names, d.test, spec.fit.loss);
   io::ModelInfo info;
   info.task = t.task;
   info.class_names = t.class_names;
@@ -32,7 +32,10 @@ TrainRunResult train_evaluate_save(TrainSpec spec, const data::Prepared& d, cons
   // The data as prepared (fingerprint, split, resolved target), so that evaluate can tell
   // the training file from another and cut the same test part.
   info.extra = {{"data", d.record.to_json()}, {"training", r.report.at("training")}};
-  io::save_model(output, *t.model, info);
+  if (t.learner)
+    io::save_model(output, *t.learner, info);
+  else
+    io::save_model(output, *t.model, info);
   r.report["model_file"] = output;
   write_report(report_path, r.report);
   return r;

@@ -67,9 +67,44 @@ std::function<bool(const train::EpochStats&)> thinned(std::function<bool(const t
 }
 }  // namespace
 
+bool is_learner_kind(const std::string& name) {
+  const auto kinds = learners::learner_kinds();
+  return std::find(kinds.begin(), kinds.end(), name) != kinds.end();
+}
+
+namespace {
+Trained train_learner(const TrainSpec& spec, const data::Dataset& d) {
+  if (!d.is_classification())
+    throw UsageError("--model " + spec.model.name +
+                     ": trees here are classifiers, and this target is numeric (a regression task); use a network, "
+                     "or --task binary/multiclass");
+  Trained out;
+  out.task = d.task;
+  out.class_names = d.class_names;
+  nlohmann::json opts = spec.learner_options;
+  const nlohmann::json defaults = learners::default_options(spec.model.name);
+  if (defaults.contains("seed") && !opts.contains("seed")) opts["seed"] = spec.model.seed;
+  try {
+    out.learner = learners::make_learner(spec.model.name, opts);
+  } catch (const learners::LearnerError& e) {
+    throw UsageError(std::string("--model ") + spec.model.name + ": " + e.what());
+  }
+  if (d.x.ndim() != 2) throw UsageError("--model " + spec.model.name + ": the tree learners take tables, not images");
+  learners::TrainSet ts;
+  ts.X = learners::MatrixView{d.x.data(), d.x.dim(0), d.x.dim(1)};
+  ts.y = d.labels.data();
+  ts.n_classes = d.task == Task::Binary ? 2 : d.num_classes();
+  const auto t0 = std::chrono::steady_clock::now();
+  out.learner->fit(ts);
+  out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return out;
+}
+}  // namespace
+
 Trained train_model(const TrainSpec& spec, const data::Dataset& all_train, const Shape& input_shape,
                     const data::TargetScaling* target_scaling) {
   if (all_train.size() == 0) throw std::invalid_argument("the training data is empty");
+  if (is_learner_kind(spec.model.name)) return train_learner(spec, all_train);
   Trained out;
   out.task = all_train.task;
   out.class_names = all_train.class_names;
@@ -156,6 +191,7 @@ train::Scores fit_and_score(const TrainSpec& spec, const data::Dataset& train, c
     s.fit.patience = 0;
   }
   Trained t = train_model(s, train, input_shape);
+  if (t.learner) throw UsageError("--model " + spec.model.name + ": cross-validated scoring takes networks only");
   return train::score(*t.model, t.task, spec.fit.loss, held_out.x, targets_of(held_out));
 }
 

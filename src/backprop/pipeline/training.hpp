@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "backprop/data/data.hpp"
+#include "backprop/learners/learner.hpp"
 #include "backprop/nn/zoo.hpp"
 #include "backprop/optim/optim.hpp"
 #include "backprop/train/fit.hpp"
@@ -14,6 +15,10 @@ namespace bp::pipeline {
 
 struct TrainSpec {
   nn::ModelSpec model;                  // name, hidden sizes, activations, seed; shapes come from the data
+  // When model.name is a tree learner's kind (is_learner_kind): its options (keys as in
+  // learners::default_options; the rest are the defaults; "seed" defaults to model.seed).
+  // The optimizer and fit settings do not apply to learners.
+  nlohmann::json learner_options = nlohmann::json::object();
   optim::OptimizerSpec optimizer;
   // epochs, batch size, loss, schedule, patience, callbacks. fit.epochs == 0 (kAutoEpochs)
   // chooses the length from the data's size (training_plan below).
@@ -44,8 +49,13 @@ struct TrainingPlan {
 // explicit epochs are kept as they are (with the spec's validation and patience).
 TrainingPlan training_plan(const TrainSpec& spec, int64_t rows);
 
+// Whether `name` is a tree learner's kind (learners::learner_kinds()) rather than a network's.
+bool is_learner_kind(const std::string& name);
+
+// A network (`model`) or a tree learner (`learner`): exactly one is set.
 struct Trained {
   std::unique_ptr<nn::Module> model;  // outputs in the target's own units (regression)
+  std::unique_ptr<learners::Learner> learner;
   Task task = Task::Multiclass;
   std::vector<std::string> class_names;
   train::FitResult history;
@@ -66,6 +76,8 @@ train::Targets targets_of(const data::Dataset& d);
 // A model whose output does not end in a biased Linear layer is trained on unscaled targets.
 // With more than 100 epochs, fit.on_epoch is called for about 100 of them (evenly spaced,
 // the first and last included); returning false from it still stops training.
+// A learner kind: the learner fitted on every row of `train` (x as the dense matrix, the labels,
+// K classes); a regression target or a bad option is a UsageError; `history` stays empty.
 Trained train_model(const TrainSpec& spec, const data::Dataset& train, const Shape& input_shape,
                     const data::TargetScaling* target_scaling = nullptr);
 
