@@ -13,6 +13,7 @@
 #include <string>
 
 #include "backprop/data/csv.hpp"
+#include "backprop/nn/models.hpp"
 #include "backprop/data/error.hpp"
 #include "backprop/io/model_file.hpp"
 #include "backprop/util/atomic_file.hpp"
@@ -499,3 +500,19 @@ TEST_F(Pipeline, AStudyOnANumericTarget) {
 }
 
 }  // namespace
+
+// A binary model whose every probability is exactly 0.5 (zero weights: logit 0) counts each row
+// as positive, as the eight metrics' ACC does, so "accuracy" and ACC agree.
+TEST(PipelineReport, BinaryAccuracyAndAccAgreeAtOneHalf) {
+  auto net = bp::nn::make_mlp({.inputs = 3, .hidden = {}, .outputs = 1, .task = bp::Task::Binary});
+  for (bp::Var& p : net->parameters()) p.value().fill(0.f);
+  bp::data::Dataset d;
+  d.task = bp::Task::Binary;
+  d.x = bp::Tensor({4, 3}, 1.f);
+  d.labels = {1, 0, 1, 1};
+  d.class_names = {"no", "yes"};
+  const nlohmann::json ev =
+      bp::pipeline::evaluate(*net, bp::Task::Binary, d.class_names, d, bp::train::Loss::Auto);
+  EXPECT_DOUBLE_EQ(ev.at("accuracy").get<double>(), 0.75);
+  EXPECT_DOUBLE_EQ(ev.at("metrics").at("ACC").get<double>(), 0.75);
+}

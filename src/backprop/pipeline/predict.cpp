@@ -64,7 +64,10 @@ PredictResult predict_to_csv(const PredictOptions& o) {
       } else {
         for (int64_t j = 0; j < k; ++j) p[static_cast<size_t>(j)] = out[i * k + j];
       }
-      const size_t best = static_cast<size_t>(std::max_element(p.begin(), p.end()) - p.begin());
+      // Binary: positive when P(positive) >= 0.5, as the evaluation's ACC counts it.
+      const size_t best = mf.info.task == Task::Binary
+                              ? (p[1] >= 0.5 ? 1 : 0)
+                              : static_cast<size_t>(std::max_element(p.begin(), p.end()) - p.begin());
       csv += std::to_string(i) + ',' + csv_field(mf.info.class_names.at(best));
       for (double v : p) {
         std::snprintf(buf, sizeof buf, ",%.6g", v);

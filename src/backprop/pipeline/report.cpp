@@ -195,7 +195,11 @@ nlohmann::json evaluate(ModelRef model, Task task, const std::vector<std::string
   } else {
     probs.assign(out.data(), out.data() + out.numel());
   }
-  const std::vector<int> pred = eval::argmax_rows(probs, k);
+  std::vector<int> pred = eval::argmax_rows(probs, k);
+  // A binary row is positive when P(positive) >= 0.5, the threshold of the eight metrics' ACC
+  // (argmax would call an exact 0.5, which isotonic calibration gives in bulk, negative).
+  if (task == Task::Binary)
+    for (size_t i = 0; i < pred.size(); ++i) pred[i] = probs[2 * i + 1] >= 0.5 ? 1 : 0;
   ev["accuracy"] = eval::multiclass_accuracy(labels, pred);
   ev["log_loss"] = eval::log_loss(labels, probs, k);
   if (calibrator) {
