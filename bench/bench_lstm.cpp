@@ -7,7 +7,10 @@
 //
 // Everything goes through the library's public API as a user's training loop would.
 //
-//   bench_lstm [--threads 1,2] [--rounds 5] [--steps 10] [--chars 2000] | --info
+//   bench_lstm [--threads 1,2] [--rounds 5] [--steps 10] [--budget 20] [--chars 2000] | --info
+// --budget: seconds of timed training per thread count, after which the remaining rounds are
+// skipped and a round is cut short (at least one step each), so that a side that collapses at
+// some thread count (PyTorch's OpenMP threads on a loaded machine) cannot stall the run.
 // Prints one "RESULT <key> <value>" line per measurement (medians), for scripts/bench_lstm.sh.
 #include <algorithm>
 #include <chrono>
@@ -49,7 +52,8 @@ struct Options {
   std::vector<int> threads{1, 2};
   int rounds = 5;      // timed rounds; the median is reported
   int steps = 10;      // training steps per timed round
-  int warmup = 3;      // untimed steps before the first round
+  int warmup = 2;      // untimed steps before the first round
+  double budget = 20;  // seconds of timed training per thread count
   int chars = 2000;    // generated characters, timed in 10 chunks
 };
 
@@ -69,6 +73,7 @@ int main(int argc, char** argv) {
     else if (a == "--rounds") o.rounds = std::atoi(argv[i + 1]);
     else if (a == "--steps") o.steps = std::atoi(argv[i + 1]);
     else if (a == "--chars") o.chars = std::atoi(argv[i + 1]);
+    else if (a == "--budget") o.budget = std::atof(argv[i + 1]);
     else {
       std::fprintf(stderr, "unknown option %s\n", argv[i]);
       return 2;
@@ -115,11 +120,14 @@ int main(int argc, char** argv) {
     };
     for (int i = 0; i < o.warmup; ++i) train_step();
     std::vector<double> rates;
-    for (int r = 0; r < o.rounds; ++r) {
+    const auto start = Clock::now();
+    auto over = [&] { return std::chrono::duration<double>(Clock::now() - start).count() > o.budget; };
+    for (int r = 0; r < o.rounds && !(r > 0 && over()); ++r) {
       const auto t0 = Clock::now();
-      for (int i = 0; i < o.steps; ++i) train_step();
+      int done = 0;
+      while (done < o.steps && !(done > 0 && over())) train_step(), ++done;
       const double s = std::chrono::duration<double>(Clock::now() - t0).count();
-      rates.push_back(static_cast<double>(o.steps * kT * kB) / s);
+      rates.push_back(static_cast<double>(done * kT * kB) / s);
     }
     const double train = median(rates);
 

@@ -4,7 +4,8 @@
 Embedding 65 -> 64, nn.LSTM(64, 256) (one layer), Linear 256 -> 65; random characters,
 sequences of 128 (time-major), batch 32; a training step is forward, cross-entropy over all
 T*B positions, backward, clip_grad_norm_(5), Adam(2e-3). Timed in rounds of `--steps` steps
-after a warm-up (median characters/s). Batch-1 generation: one character at a time with the
+after a warm-up (median characters/s), within `--budget` seconds per thread count as in
+bench_lstm.cpp. Batch-1 generation: one character at a time with the
 state carried, softmax at temperature 0.8 and torch.multinomial, under torch.no_grad()
 (median of 10 chunks, microseconds per character).
 
@@ -39,8 +40,9 @@ def main():
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--steps", type=int, default=10)
     ap.add_argument("--chars", type=int, default=2000)
+    ap.add_argument("--budget", type=float, default=20.0, help="seconds of timed training per thread count")
     args = ap.parse_args()
-    warmup = 3
+    warmup = 2
     gen = torch.Generator().manual_seed(2024)
     print(f"# PyTorch {torch.__version__} peer_lstm: embedding {VOCAB} -> {EMBED}, LSTM {HIDDEN}, linear -> {VOCAB};"
           f" T {T}, batch {B}, Adam 2e-3, clip 5")
@@ -67,11 +69,17 @@ def main():
         for _ in range(warmup):
             train_step()
         rates = []
-        for _ in range(args.rounds):
+        start = time.perf_counter()
+        over = lambda: time.perf_counter() - start > args.budget
+        for r in range(args.rounds):
+            if r > 0 and over():
+                break
             t0 = time.perf_counter()
-            for _ in range(args.steps):
+            done = 0
+            while done < args.steps and not (done > 0 and over()):
                 train_step()
-            rates.append(args.steps * T * B / (time.perf_counter() - t0))
+                done += 1
+            rates.append(done * T * B / (time.perf_counter() - t0))
         train = statistics.median(rates)
 
         model.eval()

@@ -7,7 +7,8 @@
 #   training:             ours / PyTorch characters/s (each at its best thread count, and per count)
 #   batch-1 generation:   PyTorch / ours microseconds per character
 # Usage: sh scripts/bench_lstm.sh [REPEATS (default 3)] [THREADS (default 1,2)]
-# Environment: BENCH_ROUNDS, BENCH_STEPS (timed rounds of training steps per run), NO_BUILD=1,
+# Environment: BENCH_ROUNDS, BENCH_STEPS (timed rounds of training steps per run), BENCH_BUDGET
+# (at most this many seconds of timed training per thread count and side, default 20), NO_BUILD=1,
 # BENCH_BUILD=DIR (an existing build folder to run instead of ./build; implies NO_BUILD).
 set -e
 cd "$(dirname "$0")/.."
@@ -15,6 +16,7 @@ REPEATS="${1:-3}"
 THREADS="${2:-1,2}"
 ROUNDS="${BENCH_ROUNDS:-5}"
 STEPS="${BENCH_STEPS:-10}"
+BUDGET="${BENCH_BUDGET:-20}"
 PY=/usr/bin/python3
 [ -x "$PY" ] || PY=python3
 BUILD="${BENCH_BUILD:-build}"
@@ -25,8 +27,8 @@ echo "# $("$BUILD/bench_lstm" --info)"
 echo "# $(lscpu | sed -n 's/^Model name:[[:space:]]*//p'), $(nproc) CPUs; load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 i=1
 while [ "$i" -le "$REPEATS" ]; do
-  "$BUILD/bench_lstm" --threads "$THREADS" --rounds "$ROUNDS" --steps "$STEPS" | tee -a "$OUT/ours" | grep '^# threads' | sed 's/^/ours    /'
-  "$PY" bench/peer_lstm.py --threads "$THREADS" --rounds "$ROUNDS" --steps "$STEPS" | tee -a "$OUT/peer" | grep '^# threads' | sed 's/^/pytorch /'
+  "$BUILD/bench_lstm" --threads "$THREADS" --rounds "$ROUNDS" --steps "$STEPS" --budget "$BUDGET" | tee -a "$OUT/ours" | grep '^# threads' | sed 's/^/ours    /'
+  "$PY" bench/peer_lstm.py --threads "$THREADS" --rounds "$ROUNDS" --steps "$STEPS" --budget "$BUDGET" | tee -a "$OUT/peer" | grep '^# threads' | sed 's/^/pytorch /'
   i=$((i + 1))
 done
 "$PY" - "$OUT/ours" "$OUT/peer" <<'PYEOF'
