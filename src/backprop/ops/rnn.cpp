@@ -16,7 +16,6 @@ namespace bp::ops {
 using autograd::accumulate;
 using autograd::grad_buffer;
 using autograd::make_result;
-using detail::stable_sigmoid;
 
 int gate_count(Cell c) {
   switch (c) {
@@ -152,6 +151,7 @@ SequenceResult recurrent_sequence(Cell cell, const Var& x, const Var& h0, const 
   Tensor c = lstm ? (c0.defined() ? c0.value().clone() : Tensor({B, H})) : Tensor();
   Tensor hp = gru ? Tensor::empty({B, GH}) : Tensor();  // (B, G·H) GRU: W_hh h + b_hh
   const float* whh = w_hh.value().data();
+  Tensor tc_scratch = lstm && !record ? Tensor::empty({B, H}) : Tensor();  // tanh c' when nothing is saved
 
   for (int64_t step = 0; step < T; ++step) {
     const int64_t t = reverse ? T - 1 - step : step;
@@ -168,6 +168,9 @@ SequenceResult recurrent_sequence(Cell cell, const Var& x, const Var& h0, const 
       backend::gemm(false, true, B, GH, H, 1.f, h.data(), H, whh, H, 1.f, g, GH);
     }
     float* y = out.data() + tb;
+    // The gate kernel, one sequence's row at a time: the activations as whole-array calls of
+    // the backend's vectorised σ and tanh over the gate blocks, then the state update as
+    // plain loops that vectorise too.
     for (int64_t b = 0; b < B; ++b) {
       float* yb = y + b * H;
       if (t >= len[b]) {  // past this sequence's end: output 0, state unchanged
@@ -178,28 +181,34 @@ SequenceResult recurrent_sequence(Cell cell, const Var& x, const Var& h0, const 
       float* hb = h.data() + b * H;
       if (lstm) {
         float* cb = c.data() + b * H;
-        float* tcb = record ? s->tanh_c.data() + tb + b * H : nullptr;
-        for (int64_t j = 0; j < H; ++j) {
-          const float i = stable_sigmoid(gb[j]), f = stable_sigmoid(gb[H + j]);
-          const float gg = std::tanh(gb[2 * H + j]), o = stable_sigmoid(gb[3 * H + j]);
-          gb[j] = i, gb[H + j] = f, gb[2 * H + j] = gg, gb[3 * H + j] = o;
-          const float cn = f * cb[j] + i * gg, tc = std::tanh(cn);
-          cb[j] = cn;
-          hb[j] = yb[j] = o * tc;
-          if (tcb) tcb[j] = tc;
-        }
+        float* tcb = (record ? s->tanh_c.data() + tb : tc_scratch.data()) + b * H;
+        backend::vsigmoid(gb, gb, 2 * H);             // i, f
+        backend::vtanh(gb + 2 * H, gb + 2 * H, H);    // g
+        backend::vsigmoid(gb + 3 * H, gb + 3 * H, H); // o
+        const float *ig = gb, *fg = gb + H, *gg = gb + 2 * H, *og = gb + 3 * H;
+#pragma omp simd
+        for (int64_t j = 0; j < H; ++j) cb[j] = fg[j] * cb[j] + ig[j] * gg[j];
+        backend::vtanh(cb, tcb, H);
+#pragma omp simd
+        for (int64_t j = 0; j < H; ++j) hb[j] = yb[j] = og[j] * tcb[j];
       } else if (gru) {
         const float* hpb = hp.data() + b * GH;
         float* hnb = record ? s->hn.data() + tb + b * H : nullptr;
-        for (int64_t j = 0; j < H; ++j) {
-          const float r = stable_sigmoid(gb[j] + hpb[j]), z = stable_sigmoid(gb[H + j] + hpb[H + j]);
-          const float n = std::tanh(gb[2 * H + j] + r * hpb[2 * H + j]);
-          gb[j] = r, gb[H + j] = z, gb[2 * H + j] = n;
-          if (hnb) hnb[j] = hpb[2 * H + j];
-          hb[j] = yb[j] = (1.f - z) * n + z * hb[j];
-        }
+#pragma omp simd
+        for (int64_t j = 0; j < 2 * H; ++j) gb[j] += hpb[j];
+        backend::vsigmoid(gb, gb, 2 * H);  // r, z
+        const float *r = gb, *z = gb + H, *hpn = hpb + 2 * H;
+        float* n = gb + 2 * H;
+#pragma omp simd
+        for (int64_t j = 0; j < H; ++j) n[j] += r[j] * hpn[j];
+        backend::vtanh(n, n, H);
+        if (hnb) std::memcpy(hnb, hpn, sizeof(float) * H);
+#pragma omp simd
+        for (int64_t j = 0; j < H; ++j) hb[j] = yb[j] = (1.f - z[j]) * n[j] + z[j] * hb[j];
       } else {
-        for (int64_t j = 0; j < H; ++j) hb[j] = yb[j] = gb[j] = std::tanh(gb[j]);
+        backend::vtanh(gb, gb, H);
+        std::memcpy(hb, gb, sizeof(float) * H);
+        std::memcpy(yb, gb, sizeof(float) * H);
       }
     }
   }
@@ -234,8 +243,10 @@ SequenceResult recurrent_sequence(Cell cell, const Var& x, const Var& h0, const 
     Tensor dh = Tensor::empty({B, H}), dc = lstm ? Tensor::empty({B, H}) : Tensor();
     std::memcpy(dh.data(), dy + T * B * H, sizeof(float) * B * H);
     if (lstm) std::memcpy(dc.data(), dy + (T + 1) * B * H, sizeof(float) * B * H);
-    Tensor dax({T, B, GH});                  // gate gradients on the input side (0 where masked)
-    Tensor dah = gru ? Tensor({T, B, GH}) : dax;  // on the hidden side (the same but for the GRU's n)
+    // Gate gradients on the input side (0 where masked), and on the hidden side (the same but
+    // for the GRU's n). Every row is written below, so no zero fill first.
+    Tensor dax = Tensor::empty({T, B, GH});
+    Tensor dah = gru ? Tensor::empty({T, B, GH}) : dax;
     const float* whh = nwhh.value.data();
     const float* gates = s->gates.data();
 
@@ -244,7 +255,11 @@ SequenceResult recurrent_sequence(Cell cell, const Var& x, const Var& h0, const 
       const int64_t tb = t * B * H;
       bool any = false;
       for (int64_t b = 0; b < B; ++b) {
-        if (t >= len[b]) continue;
+        if (t >= len[b]) {
+          std::fill_n(dax.data() + (t * B + b) * GH, GH, 0.f);
+          if (gru) std::fill_n(dah.data() + (t * B + b) * GH, GH, 0.f);
+          continue;
+        }
         any = true;
         const float* gb = gates + (t * B + b) * GH;
         const float* dyb = dy + tb + b * H;
@@ -254,6 +269,7 @@ SequenceResult recurrent_sequence(Cell cell, const Var& x, const Var& h0, const 
           float* dcb = dc.data() + b * H;
           const float* cp = s->cprev.data() + tb + b * H;
           const float* tc = s->tanh_c.data() + tb + b * H;
+#pragma omp simd
           for (int64_t j = 0; j < H; ++j) {
             const float i = gb[j], f = gb[H + j], gg = gb[2 * H + j], o = gb[3 * H + j];
             const float dht = dhb[j] + dyb[j];
@@ -269,6 +285,7 @@ SequenceResult recurrent_sequence(Cell cell, const Var& x, const Var& h0, const 
           float* ah = dah.data() + (t * B + b) * GH;
           const float* hprev = s->hprev.data() + tb + b * H;
           const float* hn = s->hn.data() + tb + b * H;
+#pragma omp simd
           for (int64_t j = 0; j < H; ++j) {
             const float r = gb[j], z = gb[H + j], n = gb[2 * H + j];
             const float dht = dhb[j] + dyb[j];
@@ -282,6 +299,7 @@ SequenceResult recurrent_sequence(Cell cell, const Var& x, const Var& h0, const 
             dhb[j] = dht * z;
           }
         } else {
+#pragma omp simd
           for (int64_t j = 0; j < H; ++j) {
             const float a = gb[j], dht = dhb[j] + dyb[j];
             ax[j] = dht * (1.f - a * a);
@@ -314,6 +332,7 @@ SequenceResult recurrent_sequence(Cell cell, const Var& x, const Var& h0, const 
       float* db = grad_buffer(*nb).data();
       const float* av = a->data();
       for (int64_t r = 0; r < rows; ++r)
+#pragma omp simd
         for (int64_t j = 0; j < GH; ++j) db[j] += av[r * GH + j];
     }
   };
