@@ -14,35 +14,15 @@
 #include <string>
 
 #include "../test_util.hpp"
+#include "cli_test_util.hpp"
 
 namespace {
 
 namespace fs = std::filesystem;
 
-struct Result {
-  int code;
-  std::string out;
-};
-
-// Runs the real binary through the shell (in `cwd` when given), stdout and stderr together.
-Result run(const std::string& args, const std::string& cwd = "") {
-  std::string cmd = std::string(BACKPROP_BINARY_DIR) + "/backprop " + args + " 2>&1";
-  if (!cwd.empty()) cmd = "cd '" + cwd + "' && " + cmd;
-  FILE* p = popen(cmd.c_str(), "r");
-  Result r{-1, ""};
-  if (!p) return r;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
-  const int status = pclose(p);
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
-
-std::string slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string((std::istreambuf_iterator<char>(in)), {});
-}
+using bp::testing::cli::Result;
+using bp::testing::cli::run;
+using bp::testing::cli::slurp;
 
 // A binary table a small network learns: y is "yes" when a + b > 9.
 std::string binary_table(int rows, int offset = 0) {

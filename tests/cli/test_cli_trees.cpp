@@ -12,33 +12,15 @@
 #include <string>
 
 #include "../test_util.hpp"
+#include "cli_test_util.hpp"
 
 namespace {
 
 namespace fs = std::filesystem;
 
-struct Result {
-  int code;
-  std::string out;
-};
-
-Result run(const std::string& args) {
-  const std::string cmd = std::string(BACKPROP_BINARY_DIR) + "/backprop " + args + " 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  Result r{-1, ""};
-  if (!p) return r;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
-  const int status = pclose(p);
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
-
-std::string slurp(const std::string& p) {
-  std::ifstream f(p);
-  return std::string((std::istreambuf_iterator<char>(f)), {});
-}
+using bp::testing::cli::Result;
+using bp::testing::cli::run;
+using bp::testing::cli::slurp;
 
 class CliTrees : public ::testing::Test {
  protected:
