@@ -1,6 +1,10 @@
 // backprop train: fit a model on a data set, report its test scores, save it.
+#include <cmath>
 #include <cstdio>
 
+#include "backprop/backend/backend.hpp"
+#include "backprop/pipeline/char_lm.hpp"
+#include "backprop/pipeline/errors.hpp"
 #include "backprop/pipeline/train_evaluate_save.hpp"
 #include "commands.hpp"
 #include "common.hpp"
@@ -14,7 +18,39 @@ struct TrainCmd {
   TrainOptions train;
   std::string output = "model.safetensors";
   std::string report;
+  pipeline::CharLmOptions lm;  // --model char-lstm (docs/sequences.md)
 };
+
+// --model char-lstm: the shared options it takes (--hidden one size, --lr, --batch-size,
+// --steps, --seed, --threads, -o, -q) with its own defaults; any other given is refused by name.
+int train_char_lstm(TrainCmd& c) {
+  TrainOptions& t = c.train;
+  auto given = [&](const char* name) { return t.cmd->count(name) > 0; };
+  for (const char* flag : {"--data", "--target", "--ignore", "--positive", "--view", "--task", "--test-fraction",
+                           "--split-seed", "--activation", "--init", "--loss", "--optimizer", "--momentum",
+                           "--weight-decay", "--schedule", "--epochs", "--validation", "--patience", "--report",
+                           "--trees", "--max-depth", "--max-features", "--min-leaf", "--criterion", "--preset"})
+    if (given(flag)) throw pipeline::UsageError(std::string(flag) + " is not an option of --model char-lstm");
+  pipeline::CharLmOptions& o = c.lm;
+  if (given("--hidden")) {
+    const std::vector<int64_t> h = parse_sizes(t.hidden, "--hidden");
+    if (h.size() != 1) throw pipeline::UsageError("--hidden: char-lstm takes one size (its LSTM layer's)");
+    o.hidden = h[0];
+  }
+  if (given("--lr")) o.lr = t.spec.optimizer.lr;
+  if (given("--batch-size")) o.batch_size = t.spec.fit.batch_size;
+  if (given("--steps")) o.steps = t.steps;
+  o.seed = t.spec.model.seed;
+  o.output = c.output;
+  backend::set_num_threads(t.threads);
+  Progress progress(0, !t.quiet);
+  const pipeline::CharLmResult r = pipeline::train_char_lm(o, progress_observer(progress, t.quiet));
+  std::printf("%lld steps in %.0fs; validation loss %.4f nats/char (%.3f bits/char), %lld characters\n",
+              static_cast<long long>(r.steps), r.seconds, r.validation_loss, r.validation_loss / std::log(2.0),
+              static_cast<long long>(r.validation_chars));
+  std::printf("model saved to %s\n", r.model_file.c_str());
+  return 0;
+}
 }  // namespace
 
 Runner add_train(CLI::App& app) {
@@ -26,7 +62,21 @@ Runner add_train(CLI::App& app) {
       ->check(file_name())
       ->capture_default_str();
   cmd->add_option("--report", c->report, "Also write the results as JSON to this file")->check(file_name());
+  const std::string lm = "Character language model (--model char-lstm --text FILE)";
+  cmd->add_option("--text", c->lm.text, "char-lstm: the text to learn (plain or gzip)")->group(lm);
+  cmd->add_option("--embedding", c->lm.embedding, "char-lstm: embedding size")
+      ->check(CLI::Range(int64_t{1}, int64_t{1} << 20))->capture_default_str()->group(lm);
+  cmd->add_option("--seq-len", c->lm.seq_len, "char-lstm: characters per training window (TBPTT length)")
+      ->check(CLI::Range(int64_t{1}, int64_t{1} << 20))->capture_default_str()->group(lm);
+  cmd->add_option("--clip", c->lm.clip, "char-lstm: gradient-norm clipping (0: off)")
+      ->check(non_negative_number())->capture_default_str()->group(lm);
+  cmd->add_option("--minutes", c->lm.minutes, "char-lstm: train this long (instead of --steps; default 1000 steps)")
+      ->check(positive_number())->group(lm);
   return [c] {
+    if (c->train.spec.model.name == "char-lstm") return train_char_lstm(*c);
+    for (const char* flag : {"--text", "--embedding", "--seq-len", "--clip", "--minutes"})
+      if (c->train.cmd->count(flag) > 0)
+        throw pipeline::UsageError(std::string(flag) + " is an option of --model char-lstm");
     finish_train_options(c->train);
     Progress progress(c->train.spec.fit.epochs, !c->train.quiet);
     print_train_result(pipeline::train_evaluate_save({c->data, c->train.spec, c->output, c->report},

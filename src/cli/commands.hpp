@@ -14,5 +14,6 @@ Runner add_evaluate(CLI::App& app);
 Runner add_predict(CLI::App& app);
 Runner add_tune(CLI::App& app);
 Runner add_study(CLI::App& app);
+Runner add_sample(CLI::App& app);
 
 }  // namespace bp::cli

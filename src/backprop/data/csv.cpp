@@ -263,7 +263,6 @@ Table parse_csv(std::string_view text, std::string_view source, const CsvOptions
   return t;
 }
 
-namespace {
 // The text of a gzip file (one gzip stream, as `gzip` writes it), inflated whole: a CSV is
 // parsed in one pass over its text. zlib checks the header and the CRC-32 and length trailer;
 // idx.cpp reads gzip the same way, but on demand, because an IDX header declares its size.
@@ -310,7 +309,6 @@ std::string gunzip(const std::string& bytes, const std::string& source) {
   inflateEnd(&zs);
   return out;
 }
-}  // namespace
 
 // A gzip file (found by its magic bytes, whatever its name) is read as the text it holds.
 Table read_csv(const std::string& path, const CsvOptions& options) {

@@ -11,5 +11,7 @@ namespace bp::data {
 // DataError "PATH: cannot read file (reason)".
 std::vector<uint8_t> read_file_bytes(const std::string& path);
 std::string read_file_text(const std::string& path);
+// The text one gzip stream holds (csv.cpp); a corrupt or truncated stream is a DataError naming `source`.
+std::string gunzip(const std::string& bytes, const std::string& source);
 
 }  // namespace bp::data
