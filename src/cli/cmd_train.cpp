@@ -45,9 +45,10 @@ int train_char_lstm(TrainCmd& c) {
   backend::set_num_threads(t.threads);
   Progress progress(0, !t.quiet);
   const pipeline::CharLmResult r = pipeline::train_char_lm(o, progress_observer(progress, t.quiet));
-  std::printf("%lld steps in %.0fs; validation loss %.4f nats/char (%.3f bits/char), %lld characters\n",
+  std::printf("%lld steps in %.0fs; best validation loss %.4f nats/char (%.3f bits/char, %lld characters) at "
+              "step %lld, whose weights are saved\n",
               static_cast<long long>(r.steps), r.seconds, r.validation_loss, r.validation_loss / std::log(2.0),
-              static_cast<long long>(r.validation_chars));
+              static_cast<long long>(r.validation_chars), static_cast<long long>(r.best_step));
   std::printf("model saved to %s\n", r.model_file.c_str());
   return 0;
 }

@@ -30,7 +30,8 @@ struct CharLmOptions {
 struct CharLmResult {
   int64_t vocabulary = 0, train_chars = 0, validation_chars = 0, steps = 0;
   double train_loss = 0;       // nats/char, the mean over the last eval_every steps
-  double validation_loss = 0;  // nats/char over the whole validation text
+  double validation_loss = 0;  // nats/char over the whole validation text, the best seen
+  int64_t best_step = 0;       // the step of that loss, whose weights are saved
   double seconds = 0;
   std::string model_file;
 };
@@ -39,8 +40,9 @@ struct CharLmResult {
 // validates. Each step takes batch_size windows of seq_len + 1 characters at random offsets
 // of the training text, each from a zero state (TBPTT over random windows), and makes one Adam
 // step on the mean cross-entropy of the next character, the gradient's norm clipped. The
-// validation loss is the mean over consecutive windows of seq_len, each from a zero state.
-// Saves the model atomically. UsageError: bad options; data::DataError: an unreadable text,
+// validation loss is the mean over consecutive windows of seq_len, each from a zero state,
+// every eval_every steps and at the end. Saves the model atomically with the weights of the
+// best validation loss. UsageError: bad options; data::DataError: an unreadable text,
 // or one too short for a window in each part.
 CharLmResult train_char_lm(const CharLmOptions& o, const Observer& observer = {});
 
