@@ -12,6 +12,8 @@
 #include "backprop/io/model_file.hpp"
 #include "backprop/nn/rnn.hpp"
 #include "backprop/pipeline/char_lm.hpp"
+#include "backprop/pipeline/evaluate_saved.hpp"
+#include "backprop/pipeline/predict.hpp"
 #include "backprop/pipeline/errors.hpp"
 
 namespace {
@@ -61,6 +63,14 @@ TEST_F(CharLm, LearnsARepetitiveTextAndSamplesItBack) {
   EXPECT_LT(r.validation_loss, 0.1 * std::log(9.0));
 
   pipeline::CharLm m = pipeline::load_char_lm(o.output);
+  // evaluate and predict point to `sample` instead of failing on the missing table preprocessing.
+  pipeline::EvaluateOptions eo;
+  eo.model = o.output;
+  EXPECT_THROW(pipeline::evaluate_saved_model(eo), pipeline::UsageError);
+  pipeline::PredictOptions po;
+  po.model = o.output;
+  po.data.source = o.text;
+  EXPECT_THROW(pipeline::predict_to_csv(po), pipeline::UsageError);
   EXPECT_EQ(std::string(m.vocabulary.begin(), m.vocabulary.end()), std::string("\n dehlorw"));
   pipeline::SampleOptions s;
   s.prime = "hello";

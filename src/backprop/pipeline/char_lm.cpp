@@ -87,6 +87,8 @@ constexpr const char* kExtraKey = "char_lm";
 
 }  // namespace
 
+bool is_char_lm(const io::ModelInfo& info) { return info.extra.is_object() && info.extra.contains(kExtraKey); }
+
 CharLmResult train_char_lm(const CharLmOptions& o, const Observer& observer) {
   if (o.text.empty()) throw UsageError("--model char-lstm needs --text FILE");
   if (o.hidden < 1 || o.embedding < 1 || o.seq_len < 1 || o.batch_size < 1)

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "backprop/io/model_file.hpp"
 #include "backprop/nn/module.hpp"
 #include "backprop/pipeline/observer.hpp"
 
@@ -65,5 +66,9 @@ struct SampleOptions {
 // nothing recorded). UsageError: an empty prime, a character outside the vocabulary, a bad
 // temperature or length.
 std::string sample_char_lm(CharLm& model, const SampleOptions& o);
+
+// True for a model file written by train_char_lm (its data is text, not a table): evaluate and
+// predict refuse it with a pointer to `backprop sample` instead of a preprocessing error.
+bool is_char_lm(const io::ModelInfo& info);
 
 }  // namespace bp::pipeline

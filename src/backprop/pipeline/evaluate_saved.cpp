@@ -7,6 +7,7 @@
 #include "backprop/eval/plots.hpp"
 #include "backprop/io/model_file.hpp"
 #include "backprop/data/error.hpp"
+#include "backprop/pipeline/char_lm.hpp"
 #include "backprop/pipeline/errors.hpp"
 #include "backprop/pipeline/model_data.hpp"
 #include "backprop/pipeline/outputs.hpp"
@@ -38,6 +39,8 @@ EvaluateResult evaluate_saved_model(const EvaluateOptions& o) {
   check_outputs(inputs, outputs);  // before any work
 
   io::ModelFile mf = io::load_model(o.model);
+  if (is_char_lm(mf.info))
+    throw UsageError(o.model + " is a character language model (char-lstm): generate text with backprop sample -m " + o.model);
   const bool binary = mf.info.task == Task::Binary;
   if (!o.calibrate.empty() && !binary)
     throw UsageError("--calibrate needs a binary model; this one is " + to_string(mf.info.task));

@@ -6,6 +6,7 @@
 
 #include "backprop/eval/calibration.hpp"
 #include "backprop/io/model_file.hpp"
+#include "backprop/pipeline/char_lm.hpp"
 #include "backprop/pipeline/errors.hpp"
 #include "backprop/pipeline/model.hpp"
 #include "backprop/pipeline/model_data.hpp"
@@ -31,6 +32,8 @@ PredictResult predict_to_csv(const PredictOptions& o) {
   inputs.push_back({"--model", o.model});
   check_outputs(inputs, {{"--output", o.output == "-" ? std::string() : o.output}});  // before any work
   io::ModelFile mf = io::load_model(o.model);
+  if (is_char_lm(mf.info))
+    throw UsageError(o.model + " is a character language model (char-lstm): generate text with backprop sample -m " + o.model);
   const Tensor x = data::load_features(o.data, mf.info.preprocessing);
   const Tensor out = ModelRef(mf).predict(mf.info.task, x);
   std::unique_ptr<eval::Calibrator> cal;
