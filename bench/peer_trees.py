@@ -21,14 +21,15 @@ Learners (the study's protocol; the same configurations as bench_trees.cpp):
     boosted-trees   AdaBoostClassifier(depth-6 trees, 128 steps, SAMME)
     xgboost         XGBClassifier(300 trees, depth 6, hist)
 """
-import csv, json, resource, sys, time
+import csv, gzip, json, resource, sys, time
 import numpy as np
 
 NUMERIC = ["age", "fnlwgt", "education-num", "capital-gain", "capital-loss", "hours-per-week"]
 
 
 def prepare(src, out, train=5000, seed=0):
-    with open(src) as f:
+    # plain or gzip (the repository ships data/Adult.csv.gz)
+    with (gzip.open(src, "rt") if src.endswith(".gz") else open(src)) as f:
         rows = [r for r in csv.reader(f, skipinitialspace=True) if r]
     head, body = rows[0], rows[1:]
     target = head.index("Salary")

@@ -12,11 +12,8 @@ cd "$(dirname "$0")/.."
 PY=/usr/bin/python3
 [ -x "$PY" ] || PY=python3
 BUILD="${BENCH_BUILD:-build}"
-ADULT="${ADULT:-}"
-for c in data/Adult.csv ../shared/data/Adult.csv ../../shared/data/Adult.csv; do
-  [ -z "$ADULT" ] && [ -f "$c" ] && ADULT="$c"
-done
-[ -f "$ADULT" ] || { echo "bench_trees.sh: Adult.csv not found (set ADULT=...)" >&2; exit 1; }
+ADULT="${ADULT:-data/Adult.csv.gz}"
+[ -f "$ADULT" ] || { echo "bench_trees.sh: $ADULT not found (set ADULT=...)" >&2; exit 1; }
 [ "${NO_BUILD:-0}" = 1 ] || cmake --build "$BUILD" -j2 --target bench_trees >/dev/null
 OUT="$(mktemp -d)"
 trap 'rm -rf "$OUT"' EXIT
