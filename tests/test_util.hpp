@@ -65,4 +65,17 @@ inline void expect_grad_ok(const std::function<Var(const std::vector<Var>&)>& f,
   EXPECT_GT(r.checked, 0);
 }
 
+// Every element of `a` within `tol` of `b`, relative to 1 + |b| (absolute near zero, relative
+// for large values); a failure names the worst element.
+inline void expect_close(const Tensor& a, const Tensor& b, double tol, const std::string& what) {
+  ASSERT_EQ(a.shape(), b.shape()) << what;
+  double worst = 0;
+  int64_t at = 0;
+  for (int64_t i = 0; i < a.numel(); ++i) {
+    const double e = std::fabs(static_cast<double>(a[i]) - b[i]) / (1.0 + std::fabs(static_cast<double>(b[i])));
+    if (e > worst) worst = e, at = i;
+  }
+  EXPECT_LE(worst, tol) << what << ": element " << at << " is " << a[at] << ", expected " << b[at];
+}
+
 }  // namespace bp::testing

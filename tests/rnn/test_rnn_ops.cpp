@@ -19,16 +19,7 @@ using bp::testing::expect_grad_ok;
 using bp::testing::random_tensor;
 namespace ops = bp::ops;
 
-void expect_close(const Tensor& a, const Tensor& b, double tol, const std::string& what) {
-  ASSERT_EQ(a.shape(), b.shape()) << what;
-  double worst = 0;
-  int64_t at = 0;
-  for (int64_t i = 0; i < a.numel(); ++i) {
-    const double e = std::fabs(static_cast<double>(a[i]) - b[i]) / (1.0 + std::fabs(static_cast<double>(b[i])));
-    if (e > worst) worst = e, at = i;
-  }
-  EXPECT_LE(worst, tol) << what << ": element " << at << " is " << a[at] << ", expected " << b[at];
-}
+using bp::testing::expect_close;
 
 // All of a sequence's results as one vector, so that one random direction weighs them all.
 Var joined(const ops::SequenceResult& r) {
