@@ -28,28 +28,4 @@ while [ "$i" -le "$REPEATS" ]; do
   "$PY" bench/peer_mlp.py --threads "$THREADS" --rounds "$ROUNDS" --batches "$BATCHES" | tee -a "$OUT/peer" | grep '^# threads' | sed 's/^/pytorch /'
   i=$((i + 1))
 done
-"$PY" - "$OUT/ours" "$OUT/peer" <<'EOF'
-import statistics, sys
-def load(path):
-    r = {}
-    for line in open(path):
-        if line.startswith("RESULT "):
-            _, key, val = line.split()
-            r.setdefault(key, []).append(float(val))
-    return {k: statistics.median(v) for k, v in r.items()}
-ours, peer = load(sys.argv[1]), load(sys.argv[2])
-threads = sorted(int(k.split("_t")[1]) for k in ours if k.startswith("train_sps_t"))
-print()
-print(f"{'threads':>8} {'ours samples/s':>15} {'PyTorch':>10} {'ratio':>7}   {'ours us (batch 1)':>18} {'PyTorch':>9} {'ratio':>7}")
-for t in threads:
-    a, b = ours[f"train_sps_t{t}"], peer[f"train_sps_t{t}"]
-    c, d = ours[f"infer_us_t{t}"], peer[f"infer_us_t{t}"]
-    print(f"{t:>8} {a:>15.0f} {b:>10.0f} {a / b:>6.2f}x   {c:>18.2f} {d:>9.2f} {d / c:>6.2f}x")
-best = lambda r, key, pick: pick((r[f"{key}_t{t}"], t) for t in threads)
-(ot, otn), (pt, ptn) = best(ours, "train_sps", max), best(peer, "train_sps", max)
-(oi, oin), (pi, pin) = best(ours, "infer_us", min), best(peer, "infer_us", min)
-print(f"\ntraining, best thread count each: ours {ot:.0f} samples/s ({otn} threads) / PyTorch {pt:.0f} ({ptn} threads)"
-      f" = {ot / pt:.2f}x   (goal >= 2x)")
-print(f"batch-1 inference, best each:     PyTorch {pi:.2f} us ({pin} threads) / ours {oi:.2f} us ({oin} threads)"
-      f" = {pi / oi:.2f}x   (goal >= 10x)")
-EOF
+"$PY" bench/ratio_table.py "$OUT/ours" "$OUT/peer" train_sps samples/s infer_us "batch-1 inference" 2 10

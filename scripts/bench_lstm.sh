@@ -31,28 +31,4 @@ while [ "$i" -le "$REPEATS" ]; do
   "$PY" bench/peer_lstm.py --threads "$THREADS" --rounds "$ROUNDS" --steps "$STEPS" --budget "$BUDGET" | tee -a "$OUT/peer" | grep '^# threads' | sed 's/^/pytorch /'
   i=$((i + 1))
 done
-"$PY" - "$OUT/ours" "$OUT/peer" <<'PYEOF'
-import statistics, sys
-def load(path):
-    r = {}
-    for line in open(path):
-        if line.startswith("RESULT "):
-            _, key, val = line.split()
-            r.setdefault(key, []).append(float(val))
-    return {k: statistics.median(v) for k, v in r.items()}
-ours, peer = load(sys.argv[1]), load(sys.argv[2])
-threads = sorted(int(k.split("_t")[1]) for k in ours if k.startswith("train_cps_t"))
-print()
-print(f"{'threads':>8} {'ours chars/s':>13} {'PyTorch':>10} {'ratio':>7}   {'ours us/char (gen)':>19} {'PyTorch':>9} {'ratio':>7}")
-for t in threads:
-    a, b = ours[f"train_cps_t{t}"], peer[f"train_cps_t{t}"]
-    c, d = ours[f"gen_us_t{t}"], peer[f"gen_us_t{t}"]
-    print(f"{t:>8} {a:>13.0f} {b:>10.0f} {a / b:>6.2f}x   {c:>19.2f} {d:>9.2f} {d / c:>6.2f}x")
-best = lambda r, key, pick: pick((r[f"{key}_t{t}"], t) for t in threads)
-(ot, otn), (pt, ptn) = best(ours, "train_cps", max), best(peer, "train_cps", max)
-(oi, oin), (pi, pin) = best(ours, "gen_us", min), best(peer, "gen_us", min)
-print(f"\ntraining, best thread count each: ours {ot:.0f} chars/s ({otn} threads) / PyTorch {pt:.0f} ({ptn} threads)"
-      f" = {ot / pt:.2f}x   (goal >= 2x)")
-print(f"batch-1 generation, best each:    PyTorch {pi:.2f} us/char ({pin} threads) / ours {oi:.2f} us/char ({oin} threads)"
-      f" = {pi / oi:.2f}x   (goal >= 5x)")
-PYEOF
+"$PY" bench/ratio_table.py "$OUT/ours" "$OUT/peer" train_cps chars/s gen_us "batch-1 generation, us/char" 2 5
