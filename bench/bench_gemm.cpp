@@ -57,7 +57,7 @@ int main(int argc, char** argv) {
   std::vector<float> a(256 * 784), b(256 * 784), c(256 * 784);
   for (auto& v : a) v = static_cast<float>(rng.uniform(-1, 1));
   for (auto& v : b) v = static_cast<float>(rng.uniform(-1, 1));
-  std::printf("# BLAS: %s\n", bp::backend::blas_info());
+  std::printf("# BLAS: %s; %s\n", bp::backend::blas_info(), bp::backend::machine_line().c_str());
   for (int t : threads) {
     bp::backend::set_num_threads(t);
     double step_flops = 0, step_secs = 0;

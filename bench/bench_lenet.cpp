@@ -35,6 +35,10 @@ int main(int argc, char** argv) {
   int threads = 1, steps = 50, repeats = 5;
   bool train_only = false;
   std::string model = "lenet5";
+  if (argc == 2 && std::string(argv[1]) == "--info") {  // what ran, for scripts/bench_lenet.sh
+    std::printf("%s; %s\n", bp::backend::blas_info(), bp::backend::machine_line().c_str());
+    return 0;
+  }
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     auto next = [&] {

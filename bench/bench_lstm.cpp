@@ -64,7 +64,7 @@ constexpr int64_t kVocab = 65, kEmbed = 64, kHidden = 256, kT = 128, kB = 32;
 int main(int argc, char** argv) {
   Options o;
   if (argc == 2 && std::string(argv[1]) == "--info") {  // the BLAS in use, for scripts/bench_lstm.sh
-    std::printf("%s\n", bp::backend::blas_info());
+    std::printf("%s; %s\n", bp::backend::blas_info(), bp::backend::machine_line().c_str());
     return 0;
   }
   for (int i = 1; i + 1 < argc; i += 2) {
@@ -87,7 +87,7 @@ int main(int argc, char** argv) {
               "Adam 2e-3, clip 5\n",
               static_cast<long long>(kVocab), static_cast<long long>(kEmbed), static_cast<long long>(kHidden),
               static_cast<long long>(kVocab), static_cast<long long>(kT), static_cast<long long>(kB));
-  std::printf("# BLAS: %s\n", bp::backend::blas_info());
+  std::printf("# BLAS: %s; %s\n", bp::backend::blas_info(), bp::backend::machine_line().c_str());
 
   bp::Rng data_rng(2024);
   for (int threads : o.threads) {

@@ -58,7 +58,7 @@ struct Options {
 int main(int argc, char** argv) {
   Options o;
   if (argc == 2 && std::string(argv[1]) == "--info") {  // the BLAS in use, for scripts/bench.sh
-    std::printf("%s\n", bp::backend::blas_info());
+    std::printf("%s; %s\n", bp::backend::blas_info(), bp::backend::machine_line().c_str());
     return 0;
   }
   for (int i = 1; i + 1 < argc; i += 2) {
@@ -87,7 +87,7 @@ int main(int argc, char** argv) {
 
   std::printf("# backprop bench_mlp: MLP 784-256-128-10 ReLU, softmax CE, Adam lr 1e-3, batch %lld\n",
               static_cast<long long>(batch));
-  std::printf("# BLAS: %s\n", bp::backend::blas_info());
+  std::printf("# BLAS: %s; %s\n", bp::backend::blas_info(), bp::backend::machine_line().c_str());
 
   for (int t : o.threads) {
     bp::backend::set_num_threads(t);

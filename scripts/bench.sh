@@ -20,7 +20,8 @@ BUILD="${BENCH_BUILD:-build}"
 [ "${NO_BUILD:-0}" = 1 ] || [ -n "${BENCH_BUILD:-}" ] || sh scripts/build.sh >/dev/null
 OUT="$(mktemp -d)"
 trap 'rm -rf "$OUT"' EXIT
-echo "# $("$BUILD/bench_mlp" --info)"
+echo "# ours: $("$BUILD/bench_mlp" --info)"
+echo "# peer: $("$PY" bench/peer_machine.py torch)"
 echo "# $(lscpu | sed -n 's/^Model name:[[:space:]]*//p'), $(nproc) CPUs; load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 i=1
 while [ "$i" -le "$REPEATS" ]; do

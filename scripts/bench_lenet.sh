@@ -17,6 +17,8 @@ STEPS=${STEPS:-50}
 REPEATS=${REPEATS:-5}
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
+echo "ours: $("$BUILD/bench_lenet" --info)"
+echo "peer: $("$PY" bench/peer_machine.py torch)"
 echo "machine: $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg); OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-unset}"
 for t in 1 2; do
   "$BUILD/bench_lenet" --threads "$t" --steps "$STEPS" --repeats "$REPEATS" | sed 's/^/ours /' | tee -a "$out"

@@ -12,4 +12,6 @@ if [ -z "$NO_BUILD" ]; then
   cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
   cmake --build build -j2 --target backprop >/dev/null
 fi
+echo "# ours: $(build/backprop info --json | /usr/bin/python3 -c 'import json,sys; j=json.load(sys.stdin); print(j["blas"], "; BLAS core", j["blas_core"], "; CPU", j["cpu"], j["cpu_isa"])')"
+echo "# peer: $(/usr/bin/python3 bench/peer_machine.py sklearn)"
 exec /usr/bin/python3 bench/peer_small_data.py build/backprop "$@"

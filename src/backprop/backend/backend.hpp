@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <functional>
 
 namespace bp::backend {
@@ -39,6 +40,29 @@ void vtanh(const float* x, float* y, int64_t n);
 
 // Name of the BLAS in use, for reports ("OpenBLAS 0.3.21 ...").
 const char* blas_info();
+
+// What the hardware seam runs on, for `backprop info` and every benchmark's header: speed
+// figures mean little without it. This workplace's machines, for one, set OPENBLAS_CORETYPE=Haswell,
+// which makes OpenBLAS use its AVX2 kernels on an AVX-512 processor (MLP training 80k instead of
+// 134k samples/s; docs/performance.md, "What a benchmark ran").
+struct MachineInfo {
+  std::string blas;       // blas_info()
+  std::string blas_core;  // the kernel set OpenBLAS runs: "Haswell", "SkylakeX", "Cooperlake", ...
+  std::string cpu;        // the processor's model name ("" when /proc/cpuinfo does not say)
+  std::string cpu_isa;    // its vector extensions that matter here: "avx512f avx512bw ... avx2 fma"
+  std::string blas_env;   // OPENBLAS_* variables as set ("OPENBLAS_CORETYPE=Haswell ..."), or ""
+  std::string note;       // when the BLAS runs kernels older than the CPU: why, and what to do; else ""
+};
+MachineInfo machine_info();
+
+// The rule behind MachineInfo::note, apart for tests: a CPU with AVX-512 whose BLAS runs none of
+// OpenBLAS's AVX-512 kernel sets (SkylakeX, Cooperlake, SapphireRapids) is worth a sentence,
+// naming OPENBLAS_CORETYPE when the environment forces it (`forced_core`: its value, or null).
+std::string blas_core_note(const std::string& blas_core, bool cpu_has_avx512, const char* forced_core);
+
+// One line for a benchmark's header: "BLAS core Haswell (OPENBLAS_CORETYPE=Haswell ...); CPU
+// AMD EPYC, avx512f ...".
+std::string machine_line();
 
 // ---- Threads (thread_pool.cpp): one pool, one rule, one count.
 //
