@@ -2,8 +2,8 @@
 
 Times Model.predict_proba at batch 1 and batch 128, each call by itself, on one thread, and
 runs bench/python_overhead_cpp (the same encoding and prediction called from C++) on the same
-model file in the same run; prints medians, the difference (the Python side's overhead) and
-the ratio, wall and CPU time. scripts/bench_python.sh builds both and runs this.
+model file in the same run; prints medians (less each side's timing floor: its clock reads
+around nothing), the difference (the Python side's overhead) and the ratio, wall and CPU time. scripts/bench_python.sh builds both and runs this.
 
     PYTHONPATH=build/python /usr/bin/python3 bench/python_overhead.py --cpp build/python_overhead_cpp
 """
@@ -64,7 +64,7 @@ def main():
     for line in out.splitlines():
         r = re.match(r"RESULT batch=(\d+) wall_us=([\d.]+) cpu_us=([\d.]+)", line)
         if r:
-            cpp[int(r.group(1))] = (float(r.group(2)), float(r.group(3)))
+            cpp[int(r.group(1))] = (float(r.group(2)), float(r.group(3)))  # 0: the timing's floor
 
     rows = []
     for batch in (1, 128):
@@ -76,10 +76,17 @@ def main():
             rows.append((f"{batch} float64 (1 conversion)", cpp[batch],
                          time_calls(lambda: m.predict_proba(x64), args.calls)))
 
+    # The timing's own cost on each side (clock reads; in Python also calling a lambda), taken
+    # off both columns: what is left is the call itself.
+    py_floor = time_calls(lambda: None, args.calls)
+    cpp_floor = cpp.pop(0)
     print(f"{'batch / input':<26}{'C++ us':>9}{'Python us':>11}{'overhead us':>13}{'ratio':>7}"
           f"{'C++ cpu':>9}{'Py cpu':>8}{'cpu ratio':>11}")
     for name, (cw, cc), (pw, pc) in rows:
+        cw, cc, pw, pc = cw - cpp_floor[0], cc - cpp_floor[1], pw - py_floor[0], pc - py_floor[1]
         print(f"{name:<26}{cw:>9.2f}{pw:>11.2f}{pw - cw:>13.2f}{pw / cw:>7.2f}{cc:>9.2f}{pc:>8.2f}{pc / cc:>11.2f}")
+    print(f"# the timing's own cost, taken off: C++ {cpp_floor[0]:.2f} us wall / {cpp_floor[1]:.2f} us cpu, "
+          f"Python {py_floor[0]:.2f} / {py_floor[1]:.2f}")
     print(f"# medians of {args.calls} calls each; load after: {load()} on {os.cpu_count()} cores; "
           f"python {sys.version.split()[0]}, numpy {np.__version__}")
 
