@@ -124,6 +124,7 @@ ArrayInput::ArrayInput(const nlohmann::json& preprocessing) {
       names_.push_back(c.kind == data::ColumnKind::Pixels ? c.name + std::to_string(i) : c.name);
       center_.push_back(c.center);
       scale_.push_back(c.scale);
+      pixels_.push_back(c.kind == data::ColumnKind::Pixels);
     }
     identity_ = identity_ && c.center == 0.0 && c.scale == 1.0;
   }
@@ -145,9 +146,17 @@ Tensor ArrayInput::encode(std::span<const double> x, int64_t rows, bool encoded)
       if (!std::isfinite(v))
         throw UsageError(std::string("X holds ") + (std::isnan(v) ? "NaN" : "an infinite value") + " at " + cell(i, j) +
                          ": missing values are not imputed here; drop or fill them first");
-      out[i * d + j] = static_cast<float>((v - center_[j]) / scale_[j]);
+      out[i * d + j] = value(v, j);
     }
   return out;
+}
+
+float ArrayInput::value(double v, int64_t j) const {
+  if (pixels_[j]) {  // as Preprocessor::transform_images: float32, times the reciprocal
+    const float c = static_cast<float>(center_[j]), inv = static_cast<float>(1.0 / scale_[j]);
+    return (static_cast<float>(v) - c) * inv;
+  }
+  return static_cast<float>((v - center_[j]) / scale_[j]);  // as a CSV's numeric column
 }
 
 Tensor ArrayInput::encode(const Tensor& x, bool encoded) const {
@@ -173,7 +182,7 @@ Tensor ArrayInput::encode(const Tensor& x, bool encoded) const {
   const int64_t n = x.dim(0);
   for (int64_t i = 0; i < n; ++i)
     for (int64_t j = 0; j < d; ++j)
-      out[i * d + j] = static_cast<float>((x[i * d + j] - center_[j]) / scale_[j]);
+      out[i * d + j] = value(x[i * d + j], j);
   return out;
 }
 

@@ -52,13 +52,14 @@ class ArrayInput {
   // The encoded feature count (-1 without preprocessing).
   int64_t features() const { return features_; }
   // The network's input for rows x (n, d): every numeric column (x - center) / scale, pixels
-  // likewise; x itself (the same storage, no copy) when every column is the identity.
+  // likewise (in float32, times the reciprocal, as data::Preprocessor::transform_images does);
+  // x itself (the same storage, no copy) when every column is the identity.
   // `encoded`: x holds the encoded features already and is returned as it is. UsageError for
   // a model with a categorical column (unless encoded), a column count that differs, or a NaN
   // or infinite value (its row and column: a missing value is refused, never imputed).
   Tensor encode(const Tensor& x, bool encoded = false) const;
-  // The same from double values (row-major, `rows` rows): a transformed column is computed
-  // in double and rounded once, as the command line does from a CSV's text, so that a tree's
+  // The same from double values (row-major, `rows` rows): a transformed numeric column is
+  // computed in double and rounded once, as the command line does from a CSV's text, so that a tree's
   // threshold sees the value `backprop predict` sees.
   Tensor encode(std::span<const double> x, int64_t rows, bool encoded = false) const;
   // Every column passes through unchanged (or there is no preprocessing).
@@ -66,7 +67,11 @@ class ArrayInput {
 
  private:
   std::vector<std::string> names_;
+  // One raw column's encoded value, computed as the preprocessor computes it from a file.
+  float value(double v, int64_t column) const;
+
   std::vector<double> center_, scale_;  // per raw column
+  std::vector<char> pixels_;            // per raw column: part of an image (float32 arithmetic)
   std::string categorical_;
   int64_t features_ = -1;
   bool identity_ = true;
