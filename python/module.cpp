@@ -348,7 +348,10 @@ std::unique_ptr<Model> fit(const py::handle& x, const py::handle& y, const std::
     }
     if (!kw.empty()) {
       std::string names;
-      for (auto item : kw) names += (names.empty() ? "" : ", ") + item.first.cast<std::string>();
+      for (auto item : kw) {
+        if (!names.empty()) names += ", ";
+        names += item.first.cast<std::string>();
+      }
       throw pipeline::UsageError("unknown option " + names + " for the network '" + model +
                                  "' (known: hidden, activation, optimizer, lr, momentum, weight_decay, epochs, "
                                  "batch_size, schedule, patience, validation, loss, seed, feature_names, class_names)");

@@ -33,10 +33,11 @@ data::Dataset dataset_from_arrays(const Tensor& x, Task task, std::span<const do
     throw UsageError("y has " + std::to_string(y.size()) + " values and X " + std::to_string(n) + " rows");
   check_finite(x, "X");
   for (size_t i = 0; i < y.size(); ++i)
-    if (!std::isfinite(y[i])) throw UsageError("y holds " + std::string(std::isnan(y[i]) ? "NaN" : "an infinite value") +
-                                               " at row " + std::to_string(i));
+    if (!std::isfinite(y[i]))
+      throw UsageError(std::string("y holds ") + (std::isnan(y[i]) ? "NaN" : "an infinite value") + " at row " +
+                       std::to_string(i));
   if (feature_names.empty())
-    for (int64_t j = 0; j < d; ++j) feature_names.push_back("x" + std::to_string(j));
+    for (int64_t j = 0; j < d; ++j) feature_names.push_back(std::string("x").append(std::to_string(j)));
   if (static_cast<int64_t>(feature_names.size()) != d)
     throw UsageError("feature_names has " + std::to_string(feature_names.size()) + " names and X " + std::to_string(d) +
                      " columns");
