@@ -164,7 +164,7 @@ int train_with_checkpoints(TrainCmd& c) {
     const int sig = util::StopSignals::signal_number();
     std::fflush(stdout);
     std::fprintf(stderr,
-                 "backprop: training stopped by %s after step %lld (epoch %d, batch %lld); checkpoint written to %s\n"
+                 "backprop: training stopped by %s after step %lld (epoch %d, %lld of its batches done); checkpoint written to %s\n"
                  "backprop: resume with: backprop train --resume %s\n",
                  signal_name(sig), static_cast<long long>(r.state.steps), r.state.epoch + 1,
                  static_cast<long long>(r.state.batch), c.checkpoint.c_str(), c.checkpoint.c_str());

@@ -325,6 +325,30 @@ TEST_F(Checkpoints, PipelineRunStoppedAndResumedSavesTheSameModel) {
   EXPECT_EQ(history_losses(a.report), history_losses(again.report));
 }
 
+TEST_F(Checkpoints, RegressionWithScaledTargetsResumesToTheSameModel) {
+  // The fit sees standardised targets and the unscaling is folded into the output layer at the
+  // end: a checkpoint holds the fit's units, and the resumed run folds once.
+  pipeline::TrainRunOptions o = sonar_run(path("a.safetensors"));
+  o.data.source = bp::testing::repo_data("Servo.csv");
+  o.spec.fit.patience = 0;
+  o.spec.validation_fraction = 0;
+  const pipeline::TrainRunResult a = pipeline::train_evaluate_save(o);
+  ASSERT_EQ(a.report.at("training").at("task"), "regression");
+  o.output = path("b.safetensors");
+  o.checkpoint.path = path("b.ckpt");
+  int calls = 0;
+  o.checkpoint.should_stop = [&] { return ++calls == 13; };
+  ASSERT_TRUE(pipeline::train_evaluate_save(o).interrupted);
+  o.checkpoint.should_stop = nullptr;
+  o.checkpoint.resume = std::make_shared<const pipeline::Checkpoint>(pipeline::load_checkpoint(path("b.ckpt")));
+  pipeline::train_evaluate_save(o);
+  EXPECT_EQ(model_tensors(path("a.safetensors")), model_tensors(path("b.safetensors")));
+  o.checkpoint.resume = std::make_shared<const pipeline::Checkpoint>(pipeline::load_checkpoint(path("b.ckpt")));
+  o.output = path("c.safetensors");
+  EXPECT_TRUE(pipeline::train_evaluate_save(o).resumed_finished);
+  EXPECT_EQ(model_tensors(path("a.safetensors")), model_tensors(path("c.safetensors")));
+}
+
 TEST_F(Checkpoints, EarlyStoppingStateIsKept) {
   // A run whose early stopping has a best epoch before the stop keeps its best weights in the
   // checkpoint, and ends with them.
