@@ -107,7 +107,6 @@ Outcome interrupted(const Problem& p, const std::vector<int64_t>& stops, const s
       out.stopped_early = r.stopped_early;
       return out;
     }
-    EXPECT_TRUE(m->parameters().size() > 0);
     ++next;
     ++out.stops;
     const pipeline::TrainingPlan plan{p.fit.epochs, 0.0, p.fit.patience};
