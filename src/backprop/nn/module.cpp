@@ -131,6 +131,13 @@ std::vector<Tensor*> Sequential::buffers() {
   return out;
 }
 
+std::vector<Rng*> Sequential::generators() {
+  std::vector<Rng*> out;
+  for (auto& l : layers_)
+    for (auto* g : l->generators()) out.push_back(g);
+  return out;
+}
+
 std::vector<std::string> Sequential::buffer_names() {
   std::vector<std::string> out;
   for (size_t i = 0; i < layers_.size(); ++i)

@@ -26,6 +26,9 @@ class Module {
   // Non-trainable state saved with the model (batch-norm running statistics, …).
   virtual std::vector<Tensor*> buffers() { return {}; }
   virtual std::vector<std::string> buffer_names() { return {}; }
+  // The random generators this module and its children draw from in training (dropout,
+  // augmentation), in a fixed order: a checkpoint saves and restores their states.
+  virtual std::vector<Rng*> generators() { return {}; }
   // Train mode (dropout active, batch norm uses batch statistics) or eval mode.
   virtual void set_training(bool on) { training_ = on; }
   bool training() const { return training_; }
@@ -94,6 +97,7 @@ class Sequential : public Module {
   std::vector<std::string> parameter_names() override;
   std::vector<Tensor*> buffers() override;
   std::vector<std::string> buffer_names() override;
+  std::vector<Rng*> generators() override;
   void set_training(bool on) override;
   nlohmann::json config() const override;
   std::string type() const override { return "sequential"; }

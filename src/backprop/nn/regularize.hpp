@@ -16,6 +16,7 @@ class Dropout : public Module {
   Var forward(const Var& x) override { return ops::dropout(x, p_, training_, rng_); }
   nlohmann::json config() const override;
   std::string type() const override { return "dropout"; }
+  std::vector<Rng*> generators() override { return {&rng_}; }
 
  private:
   float p_;
@@ -32,6 +33,7 @@ class RandomShiftFlip : public Module {
   Var forward(const Var& x) override { return ops::random_shift_flip(x, shift_, flip_, training_, rng_); }
   nlohmann::json config() const override;
   std::string type() const override { return "random_shift_flip"; }
+  std::vector<Rng*> generators() override { return {&rng_}; }
 
  private:
   int64_t shift_;

@@ -52,6 +52,13 @@ std::vector<std::string> Residual::buffer_names() {
   return out;
 }
 
+std::vector<Rng*> Residual::generators() {
+  std::vector<Rng*> out = block_->generators();
+  if (proj_)
+    for (auto* g : proj_->generators()) out.push_back(g);
+  return out;
+}
+
 void Residual::set_training(bool on) {
   training_ = on;
   block_->set_training(on);

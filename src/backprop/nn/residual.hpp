@@ -19,6 +19,7 @@ class Residual : public Module {
   std::vector<std::string> parameter_names() override;
   std::vector<Tensor*> buffers() override;
   std::vector<std::string> buffer_names() override;
+  std::vector<Rng*> generators() override;
   void set_training(bool on) override;
   nlohmann::json config() const override;
   std::string type() const override { return "residual"; }

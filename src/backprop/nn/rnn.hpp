@@ -76,6 +76,7 @@ class Recurrent : public Module {
   std::vector<std::string> parameter_names() override;
   nlohmann::json config() const override;
   std::string type() const override { return ops::to_string(cell_); }
+  std::vector<Rng*> generators() override { return {&rng_}; }
   ops::Cell cell() const { return cell_; }
   int64_t input_size() const { return input_; }
   int64_t hidden_size() const { return hidden_; }

@@ -5,6 +5,7 @@
 
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "backprop/optim/flat.hpp"
@@ -21,6 +22,12 @@ class Optimizer {
   float lr() const { return lr_; }
   void set_lr(float lr) { lr_ = lr; }
   int64_t steps() const { return t_; }
+  // For checkpoints: the state besides the parameters, as named buffers parallel to the flat
+  // parameters (moments, momentum; none for plain SGD), and the step count (Adam's bias
+  // corrections and SGD's first-step buffer depend on it). Restoring both, with the
+  // parameters, continues the run exactly.
+  virtual std::vector<std::pair<std::string, std::vector<float>*>> state_buffers() { return {}; }
+  void set_steps(int64_t t) { t_ = t; }
   // The flat parameter and gradient buffers (for clip_grad_norm and checkpoints).
   const FlatParameters& flat() const { return flat_; }
   virtual std::string name() const = 0;
@@ -46,6 +53,10 @@ class SGD : public Optimizer {
  public:
   SGD(const std::vector<Var>& params, SGDOptions o);
   std::string name() const override { return nesterov_ ? "nesterov" : (momentum_ > 0 ? "momentum" : "sgd"); }
+  std::vector<std::pair<std::string, std::vector<float>*>> state_buffers() override {
+    if (buf_.empty()) return {};
+    return {{"momentum_buffer", &buf_}};
+  }
 
  protected:
   void update(float* p, const float* g, int64_t n) override;
@@ -66,6 +77,7 @@ class Adagrad : public Optimizer {
  public:
   Adagrad(const std::vector<Var>& params, AdagradOptions o);
   std::string name() const override { return "adagrad"; }
+  std::vector<std::pair<std::string, std::vector<float>*>> state_buffers() override { return {{"sum", &sum_}}; }
 
  protected:
   void update(float* p, const float* g, int64_t n) override;
@@ -87,6 +99,10 @@ class RMSprop : public Optimizer {
  public:
   RMSprop(const std::vector<Var>& params, RMSpropOptions o);
   std::string name() const override { return "rmsprop"; }
+  std::vector<std::pair<std::string, std::vector<float>*>> state_buffers() override {
+    if (buf_.empty()) return {{"square_avg", &sq_}};
+    return {{"square_avg", &sq_}, {"momentum_buffer", &buf_}};
+  }
 
  protected:
   void update(float* p, const float* g, int64_t n) override;
@@ -110,6 +126,9 @@ class Adam : public Optimizer {
  public:
   Adam(const std::vector<Var>& params, AdamOptions o, bool decoupled_weight_decay = false);
   std::string name() const override { return decoupled_ ? "adamw" : "adam"; }
+  std::vector<std::pair<std::string, std::vector<float>*>> state_buffers() override {
+    return {{"exp_avg", &m_}, {"exp_avg_sq", &v_}};
+  }
 
  protected:
   void update(float* p, const float* g, int64_t n) override;

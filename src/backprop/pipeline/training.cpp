@@ -2,8 +2,11 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
+#include <sstream>
 #include <stdexcept>
 
+#include "backprop/pipeline/checkpoint.hpp"
 #include "backprop/pipeline/errors.hpp"
 #include "backprop/pipeline/memory.hpp"
 
@@ -101,10 +104,80 @@ Trained train_learner(const TrainSpec& spec, const data::Dataset& d) {
 }
 }  // namespace
 
+CheckpointEvery CheckpointEvery::parse(const std::string& text) {
+  size_t pos = 0;
+  double n = 0;
+  try {
+    n = std::stod(text, &pos);
+  } catch (...) {
+    pos = 0;
+  }
+  const std::string unit = pos > 0 ? text.substr(pos) : "";
+  CheckpointEvery e;
+  e.n = n;
+  if (unit.empty() || unit == "epochs" || unit == "epoch") e.unit = Unit::Epochs;
+  else if (unit == "steps" || unit == "step") e.unit = Unit::Steps;
+  else if (unit == "s") e.unit = Unit::Seconds;
+  else pos = 0;
+  // Epochs and steps are counts: whole numbers.
+  const bool whole = e.unit == Unit::Seconds || (n == std::floor(n) && n < 1e15);
+  if (pos == 0 || !std::isfinite(n) || n <= 0 || !whole || text.find_first_of(" \t") != std::string::npos)
+    throw UsageError("--checkpoint-every: '" + text +
+                     "' is not N[s|epochs|steps] (e.g. 1epochs, 500steps, 300s; a bare N is epochs)");
+  return e;
+}
+
+std::string CheckpointEvery::to_string() const {
+  std::ostringstream o;
+  o << n << (unit == Unit::Epochs ? "epochs" : unit == Unit::Steps ? "steps" : "s");
+  return o.str();
+}
+
+namespace {
+// The checkpoint hooks of the fit loop: `save` where `every` says one is due, at the end, and
+// before a stop.
+struct Saver {
+  const Checkpointing& c;
+  nn::Module& model;
+  optim::Optimizer& opt;
+  const TrainingPlan& plan;
+  int64_t last_steps = -1;
+  int last_epoch = -1;
+  std::chrono::steady_clock::time_point last_time = std::chrono::steady_clock::now();
+  bool last_finished = false;
+
+  void write(const train::TrainState& s) {
+    if (!c.save || (s.steps == last_steps && s.epoch == last_epoch && s.finished == last_finished)) return;
+    c.save(model, opt, s, plan);
+    last_steps = s.steps;
+    last_epoch = s.epoch;
+    last_finished = s.finished;
+    last_time = std::chrono::steady_clock::now();
+  }
+  bool due(const train::TrainState& s) const {
+    if (s.finished) return true;
+    switch (c.every.unit) {
+      case CheckpointEvery::Unit::Epochs:
+        return s.batch == 0 && s.epoch % static_cast<int64_t>(c.every.n) == 0;
+      case CheckpointEvery::Unit::Steps:
+        return s.steps % static_cast<int64_t>(c.every.n) == 0;
+      case CheckpointEvery::Unit::Seconds:
+        return std::chrono::duration<double>(std::chrono::steady_clock::now() - last_time).count() >= c.every.n;
+    }
+    return false;
+  }
+};
+}  // namespace
+
 Trained train_model(const TrainSpec& spec, const data::Dataset& all_train, const Shape& input_shape,
-                    const data::TargetScaling* target_scaling) {
+                    const data::TargetScaling* target_scaling, const Checkpointing* checkpointing) {
   if (all_train.size() == 0) throw std::invalid_argument("the training data is empty");
-  if (is_learner_kind(spec.model.name)) return train_learner(spec, all_train);
+  if (is_learner_kind(spec.model.name)) {
+    if (checkpointing)
+      throw UsageError("--model " + spec.model.name +
+                       ": the tree learners train in one pass and take no checkpoints (docs/checkpoints.md)");
+    return train_learner(spec, all_train);
+  }
   Trained out;
   out.task = all_train.task;
   out.class_names = all_train.class_names;
@@ -170,8 +243,35 @@ Trained train_model(const TrainSpec& spec, const data::Dataset& all_train, const
     ty.values = scaled(ty.values, ts);
     if (va.size() > 0) vy.values = scaled(vy.values, ts);
   }
+  std::unique_ptr<Saver> saver;
+  if (checkpointing) {
+    if (const Checkpoint* c = checkpointing->resume) {
+      if (c->plan.epochs != out.plan.epochs || c->plan.patience != out.plan.patience ||
+          c->plan.validation_fraction != out.plan.validation_fraction)
+        throw UsageError(c->path.string() + ": the checkpoint's plan (" + std::to_string(c->plan.epochs) +
+                         " epochs, patience " + std::to_string(c->plan.patience) +
+                         ") is not the one these options give (" + std::to_string(out.plan.epochs) + " epochs, patience " +
+                         std::to_string(out.plan.patience) + ")");
+      restore_checkpoint(*c, *out.model, *opt, out.state);
+    }
+    saver = std::make_unique<Saver>(Saver{*checkpointing, *out.model, *opt, out.plan});
+    fo.state = &out.state;
+    fo.on_checkpoint = [s = saver.get()](const train::TrainState& st) {
+      if (s->due(st)) s->write(st);
+    };
+    fo.should_stop = [s = saver.get(), &out] {
+      if (!s->c.should_stop || !s->c.should_stop()) return false;
+      s->write(out.state);  // the final checkpoint, unless this point's is already written
+      return true;
+    };
+  }
   out.history = train::fit(*out.model, out.task, train->x, ty, *opt, fo, va.size() > 0 ? &va.x : nullptr,
                            va.size() > 0 ? &vy : nullptr);
+  if (out.history.interrupted) {
+    out.interrupted = true;
+    out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    return out;
+  }
   if (!ts.identity()) {  // y = scale z + center: the unscaling folded into the output layer
     const auto sc = static_cast<float>(ts.scale);
     Tensor& w = head->weight.value();

@@ -1,6 +1,7 @@
 // Training from a description: the pipeline behind `backprop train` and `backprop tune`.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -52,6 +53,31 @@ TrainingPlan training_plan(const TrainSpec& spec, int64_t rows);
 // Whether `name` is a tree learner's kind (learners::learner_kinds()) rather than a network's.
 bool is_learner_kind(const std::string& name);
 
+// How often a checkpoint is written (`--checkpoint-every N[s|epochs|steps]`; a bare N is
+// epochs): after every n-th epoch, every n optimizer steps, or at the first resumable point
+// n seconds after the last one.
+struct CheckpointEvery {
+  enum class Unit { Epochs, Steps, Seconds };
+  Unit unit = Unit::Epochs;
+  double n = 1;
+  // "5", "5epochs", "200steps", "90s"; UsageError naming the text otherwise.
+  static CheckpointEvery parse(const std::string& text);
+  std::string to_string() const;
+};
+
+struct Checkpoint;  // pipeline/checkpoint.hpp
+// Checkpoints of a network's training (docs/checkpoints.md). train_model calls `save` at the
+// resumable points of the fit where `every` says one is due, when the run finishes, and when
+// should_stop() (checked after every step) stops it; with `resume`, training continues from
+// that checkpoint instead of starting (its weights, optimizer state, generators and position
+// are restored; the model, plan and optimizer these options give must be the checkpoint's).
+struct Checkpointing {
+  CheckpointEvery every;
+  std::function<void(nn::Module&, optim::Optimizer&, const train::TrainState&, const TrainingPlan&)> save;
+  std::function<bool()> should_stop;
+  const Checkpoint* resume = nullptr;
+};
+
 // A network (`model`) or a tree learner (`learner`): exactly one is set.
 struct Trained {
   std::unique_ptr<nn::Module> model;  // outputs in the target's own units (regression)
@@ -62,6 +88,10 @@ struct Trained {
   TrainingPlan plan;                 // the length and early stopping actually used
   data::TargetScaling target_scaling;  // regression: how the fit saw the targets (identity: unscaled)
   double seconds = 0;
+  // With checkpointing: where the fit stands; `interrupted` when should_stop stopped it (the
+  // model then holds the weights of that step, in the fit's target units, and is no result).
+  train::TrainState state;
+  bool interrupted = false;
 };
 
 // Targets of a data set in the form the fit loop takes.
@@ -78,8 +108,10 @@ train::Targets targets_of(const data::Dataset& d);
 // the first and last included); returning false from it still stops training.
 // A learner kind: the learner fitted on every row of `train` (x as the dense matrix, the labels,
 // K classes); a regression target or a bad option is a UsageError; `history` stays empty.
+// With `checkpointing` (networks only; a learner kind refuses it with a UsageError): see
+// Checkpointing.
 Trained train_model(const TrainSpec& spec, const data::Dataset& train, const Shape& input_shape,
-                    const data::TargetScaling* target_scaling = nullptr);
+                    const data::TargetScaling* target_scaling = nullptr, const Checkpointing* checkpointing = nullptr);
 
 // The spec's model fitted on `train` and scored on `held_out` (for tuning).
 train::Scores fit_and_score(const TrainSpec& spec, const data::Dataset& train, const data::Dataset& held_out,

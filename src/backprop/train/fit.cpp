@@ -180,24 +180,47 @@ FitResult fit(nn::Module& model, Task task, const Tensor& x, const Targets& y, o
   if (y.size() != n) throw ShapeError(std::to_string(y.size()) + " targets for " + std::to_string(n) + " examples");
   if (o.epochs <= 0) throw std::invalid_argument("epochs must be positive");
   if (o.batch_size < 0) throw std::invalid_argument("batch size must be >= 0 (0 = full batch)");
+  if ((o.on_checkpoint || o.should_stop) && !o.state)
+    throw std::invalid_argument("fit: on_checkpoint and should_stop need FitOptions::state");
   const bool has_val = val_x && val_y && val_x->dim(0) > 0;
   Batches batches(n, o.batch_size, o.seed);
   auto schedule = optim::make_schedule(o.schedule, o.epochs);
-  const float base_lr = opt.lr();
   std::vector<Var> params = model.parameters();
 
+  TrainState fresh;
+  TrainState& st = o.state ? *o.state : fresh;
+  // A state to continue from must fit this run (the caller checked the options; these are
+  // the facts fit can see).
+  if (st.epoch < 0 || st.epoch > o.epochs || st.batch < 0 || st.batch >= batches.batches_per_epoch() ||
+      (st.batch > 0 && st.epoch == o.epochs) || (!st.best_weights.empty() && st.best_weights.size() != params.size()))
+    throw std::invalid_argument("fit: the training state (epoch " + std::to_string(st.epoch) + ", batch " +
+                                std::to_string(st.batch) + ") does not fit this run of " + std::to_string(o.epochs) +
+                                " epochs of " + std::to_string(batches.batches_per_epoch()) + " batches");
+  if (st.base_lr <= 0) st.base_lr = opt.lr();
+  const float base_lr = st.base_lr;
+
   FitResult r;
-  double best = std::numeric_limits<double>::infinity();
-  std::vector<Tensor> best_weights;
-  int since_best = 0;
+  auto result = [&](bool interrupted) {
+    r.history = st.history;
+    r.best_epoch = st.best_epoch;
+    r.stopped_early = st.stopped_early;
+    r.interrupted = interrupted;
+    return r;
+  };
+  // A point where the run could resume: the caller may save the state, then may stop it.
+  auto stop_here = [&] {
+    if (o.on_checkpoint) o.on_checkpoint(st);
+    return o.should_stop && o.should_stop();
+  };
   model.set_training(true);
-  for (int e = 0; e < o.epochs; ++e) {
+  while (!st.finished && st.epoch < o.epochs) {
+    const int e = st.epoch;
     const auto t0 = std::chrono::steady_clock::now();
+    auto elapsed = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(); };
     opt.set_lr(schedule->lr(base_lr, e));
     batches.start_epoch(e);
-    double total = 0;
-    int64_t ok = 0, done = 0;  // examples seen this epoch
-    for (auto rows = batches.next(); !rows.empty(); rows = batches.next()) {
+    for (int64_t k = 0; k < st.batch; ++k) batches.next();  // resuming inside the epoch
+    for (auto rows = batches.next(); !rows.empty();) {
       const auto b = static_cast<int64_t>(rows.size());
       Var xb(batches.whole() ? x : gather_rows(x, rows.data(), b));
       Targets yb = batches.whole() ? y : y.gather(rows.data(), b);
@@ -210,46 +233,63 @@ FitResult fit(nn::Module& model, Task task, const Tensor& x, const Targets& y, o
                               std::to_string(e + 1) + " (try a smaller learning rate)");
       loss.backward();
       opt.step();
-      total += lv * static_cast<double>(b);
-      if (task != Task::Regression) ok += correct(task, out.value(), yb.classes);
-      done += b;
-      if (o.on_batch) o.on_batch(done, n, total / static_cast<double>(done));
-    }
-    const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    EpochStats st;
-    st.epoch = e + 1;
-    st.epochs = o.epochs;
-    st.lr = opt.lr();
-    st.train.loss = total / static_cast<double>(n);
-    if (task != Task::Regression) st.train.accuracy = static_cast<double>(ok) / static_cast<double>(n);
-    st.seconds = secs;
-    st.samples_per_second = secs > 0 ? static_cast<double>(n) / secs : 0;
-    if (has_val) {
-      st.validation = score(model, task, o.loss, *val_x, *val_y);
-      if (st.validation.loss < best) {
-        best = st.validation.loss;
-        r.best_epoch = e + 1;
-        since_best = 0;
-        if (o.patience > 0) {
-          best_weights.clear();
-          for (auto& p : params) best_weights.push_back(p.value().clone());
-        }
-      } else {
-        ++since_best;
+      st.loss_sum += lv * static_cast<double>(b);
+      if (task != Task::Regression) st.correct += correct(task, out.value(), yb.classes);
+      st.done += b;
+      ++st.batch;
+      ++st.steps;
+      if (o.on_batch) o.on_batch(st.done, n, st.loss_sum / static_cast<double>(st.done));
+      rows = batches.next();
+      if (!rows.empty() && stop_here()) {
+        st.seconds += elapsed();
+        model.set_training(false);
+        return result(true);
       }
     }
-    r.history.push_back(st);
-    bool go_on = !o.on_epoch || o.on_epoch(st);
-    if (has_val && o.patience > 0 && since_best >= o.patience) {
-      r.stopped_early = true;
+    const double secs = st.seconds + elapsed();
+    EpochStats es;
+    es.epoch = e + 1;
+    es.epochs = o.epochs;
+    es.lr = opt.lr();
+    es.train.loss = st.loss_sum / static_cast<double>(n);
+    if (task != Task::Regression) es.train.accuracy = static_cast<double>(st.correct) / static_cast<double>(n);
+    es.seconds = secs;
+    es.samples_per_second = secs > 0 ? static_cast<double>(n) / secs : 0;
+    if (has_val) {
+      es.validation = score(model, task, o.loss, *val_x, *val_y);
+      if (es.validation.loss < st.best) {
+        st.best = es.validation.loss;
+        st.best_epoch = e + 1;
+        st.since_best = 0;
+        if (o.patience > 0) {
+          st.best_weights.clear();
+          for (auto& p : params) st.best_weights.push_back(p.value().clone());
+        }
+      } else {
+        ++st.since_best;
+      }
+    }
+    st.history.push_back(es);
+    bool go_on = !o.on_epoch || o.on_epoch(es);
+    if (has_val && o.patience > 0 && st.since_best >= o.patience) {
+      st.stopped_early = true;
       go_on = false;
     }
-    if (!go_on) break;
+    st.epoch = e + 1;
+    st.batch = st.done = st.correct = 0;
+    st.loss_sum = st.seconds = 0;
+    if (!go_on || st.epoch >= o.epochs) break;
+    if (stop_here()) {
+      model.set_training(false);
+      return result(true);
+    }
   }
-  if (!best_weights.empty() && r.best_epoch != static_cast<int>(r.history.size()))
-    for (size_t i = 0; i < params.size(); ++i) params[i].value().copy_from(best_weights[i]);
+  st.finished = true;
+  if (o.on_checkpoint) o.on_checkpoint(st);
+  if (!st.best_weights.empty() && st.best_epoch != static_cast<int>(st.history.size()))
+    for (size_t i = 0; i < params.size(); ++i) params[i].value().copy_from(st.best_weights[i]);
   model.set_training(false);
-  return r;
+  return result(false);
 }
 
 }  // namespace bp::train

@@ -57,6 +57,33 @@ struct EpochStats {
   double samples_per_second = 0;
 };
 
+// Where a fit stands between two steps: everything the loop carries forward besides the
+// weights and the optimizer (which hold their own state). fit() keeps FitOptions::state (when
+// given) up to date and, given one that has made progress, continues from it: with the same
+// weights, optimizer state and module generators restored, the rest of the run is the one an
+// uninterrupted fit would have made, bit for bit, at the same thread count. An epoch's batch
+// order is a function of (seed, epoch) (Batches), so the position is two numbers.
+struct TrainState {
+  int epoch = 0;          // 0-based epoch in progress (== the planned epochs once all ran)
+  int64_t batch = 0;      // batches done in that epoch
+  int64_t steps = 0;      // optimizer steps over the whole run
+  float base_lr = 0;      // the rate the schedule scales (0: the optimizer's at the start)
+  // This epoch's running sums (the epoch's training loss and accuracy come from them).
+  double loss_sum = 0;
+  int64_t correct = 0, done = 0;
+  double seconds = 0;     // time spent in this epoch before the last stop (informational)
+  // Early stopping: the best validation loss, its epoch, epochs since, and (with patience)
+  // a copy of the parameters at the best epoch, in parameters() order.
+  double best = std::numeric_limits<double>::infinity();
+  int best_epoch = 0;
+  int since_best = 0;
+  std::vector<Tensor> best_weights;
+  std::vector<EpochStats> history;  // every finished epoch
+  bool stopped_early = false;
+  bool finished = false;  // the run is over (all epochs, early stopping, or on_epoch said stop)
+  bool started() const { return steps > 0 || epoch > 0 || finished; }
+};
+
 struct FitOptions {
   int epochs = 10;
   int64_t batch_size = 32;  // 0: full batch; 1: stochastic
@@ -70,12 +97,24 @@ struct FitOptions {
   std::function<bool(const EpochStats&)> on_epoch;
   // Called after every batch with (examples done this epoch, examples per epoch, running loss).
   std::function<void(int64_t, int64_t, double)> on_batch;
+
+  // Checkpoints and interruption (docs/checkpoints.md). With `state`, fit starts from *state
+  // (a fresh TrainState: from the beginning) and keeps it current. At every point where the
+  // run could resume — after each step inside an epoch, after each epoch's end (validation,
+  // early stopping), and once when the run finishes (before the best weights are restored) —
+  // fit calls on_checkpoint(state) and then should_stop(); when that returns true, fit
+  // returns at once with FitResult::interrupted set (nothing restored), so that the caller can
+  // save the state and continue later. Both hooks need `state`.
+  TrainState* state = nullptr;
+  std::function<void(const TrainState&)> on_checkpoint;
+  std::function<bool()> should_stop;
 };
 
 struct FitResult {
   std::vector<EpochStats> history;
   int best_epoch = 0;  // with validation data: the epoch whose weights were kept
   bool stopped_early = false;
+  bool interrupted = false;  // should_stop() said stop before the run finished
 };
 
 // Training diverged: a batch's loss was NaN or infinite (usually a learning rate too large).

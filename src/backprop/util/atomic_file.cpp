@@ -65,6 +65,12 @@ void install_handlers_once() {
   });
 }
 
+}  // namespace
+
+void install_cleanup_handlers() { install_handlers_once(); }
+
+namespace {
+
 // Registers `path` for removal on a signal; returns the slot, or -1 when none is free.
 int register_temporary(const std::string& path) {
   install_handlers_once();

@@ -49,6 +49,10 @@ void write_atomic(const std::filesystem::path& path, const std::function<void(co
 // write_atomic() of a string.
 void write_file_atomic(const std::filesystem::path& path, std::string_view content);
 
+// Installs the clean-up handlers now (write_atomic does on first use), so that a handler
+// installed later for the same signals (util/stop_signal.hpp) can pass a signal on to them.
+void install_cleanup_handlers();
+
 namespace detail {
 // For tests: how many temporaries are registered for removal on a signal right now.
 int live_temporaries();

@@ -6,7 +6,10 @@
 
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <random>
+#include <sstream>
+#include <string>
 #include <span>
 #include <stdexcept>
 #include <utility>
@@ -63,6 +66,30 @@ class Rng {
   template <class T>
   void shuffle(std::vector<T>& v) {
     shuffle(std::span<T>(v));
+  }
+
+  // The whole state as text, for checkpoints: the engine's standard text form (its 312 words
+  // and position, which the standard fixes), then the Box–Muller spare (a flag and the
+  // double's bits). set_state(state()) continues the same sequence of draws; a malformed text
+  // throws std::invalid_argument and leaves the generator as it was.
+  std::string state() const {
+    std::ostringstream o;
+    uint64_t bits = 0;
+    std::memcpy(&bits, &spare_, sizeof bits);
+    o << gen_ << ' ' << (has_spare_ ? 1 : 0) << ' ' << bits;
+    return o.str();
+  }
+  void set_state(const std::string& text) {
+    std::istringstream in(text);
+    std::mt19937_64 g;
+    int spare = -1;
+    uint64_t bits = 0;
+    in >> g >> spare >> bits;
+    if (in.fail() || (spare != 0 && spare != 1) || !(in >> std::ws).eof())
+      throw std::invalid_argument("random generator state: malformed text");
+    gen_ = g;
+    has_spare_ = spare == 1;
+    std::memcpy(&spare_, &bits, sizeof bits);
   }
 
  private:
