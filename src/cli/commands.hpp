@@ -15,5 +15,7 @@ Runner add_predict(CLI::App& app);
 Runner add_tune(CLI::App& app);
 Runner add_study(CLI::App& app);
 Runner add_sample(CLI::App& app);
+Runner add_embed(CLI::App& app);
+Runner add_similar(CLI::App& app);
 
 }  // namespace bp::cli
