@@ -113,6 +113,14 @@ TEST_F(CliEmbed, BadInputGetsOneErrorAndItsExitCode) {
   const Result missing = run("embed -o " + path("m.safetensors"));
   EXPECT_EQ(missing.code, 2) << missing.out;
 
+  // A learning rate far too large: the vectors overflow; exit 6 and no model.
+  std::ofstream(path("many.txt")) << "a b c d e f g h\nh g f e d c b a\n";
+  const Result diverged = run("embed --text " + path("many.txt") + " --min-count 1 --subsample 0 --epochs 20 --lr 1e30 -o " +
+                              path("m.safetensors"));
+  EXPECT_EQ(diverged.code, 6) << diverged.out;
+  EXPECT_NE(diverged.out.find("diverged"), std::string::npos) << diverged.out;
+  EXPECT_FALSE(fs::exists(path("m.safetensors")));
+
   std::ofstream(path("not_a_model.safetensors")) << "garbage";
   const Result bad = run("similar -m " + path("not_a_model.safetensors") + " word");
   EXPECT_EQ(bad.code, 4) << bad.out;

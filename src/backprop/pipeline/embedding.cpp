@@ -22,6 +22,7 @@
 #include "backprop/io/model_file.hpp"
 #include "backprop/io/safetensors.hpp"
 #include "backprop/pipeline/errors.hpp"
+#include "backprop/train/fit.hpp"
 #include "backprop/util/atomic_file.hpp"
 #include "backprop/util/rng.hpp"
 
@@ -157,14 +158,14 @@ ThreadTotals train_range(const Shared& s, size_t begin, size_t end, uint64_t see
           for (int64_t d = 0; d < D; ++d) f += l1[d] * l2[d];
           // g = (label − σ(f))·alpha; the loss −log σ(±f)
           float sig;
-          if (f > kMaxExp)
+          if (f > kMaxExp) {
             sig = 1.f, tot.loss -= label > 0 ? 0.0 : -static_cast<double>(f);
-          else if (f < -kMaxExp)
-            sig = 0.f, tot.loss -= label > 0 ? static_cast<double>(f) : 0.0;
-          else {
+          } else if (f >= -kMaxExp) {
             const int at = SigmoidTable::index(f);
             sig = s.table->sig[at];
             tot.loss -= label > 0 ? s.table->logsig[at] : s.table->logsig[kTable - at];
+          } else {  // below the table, or NaN (diverged: the epoch's end reports it)
+            sig = 0.f, tot.loss -= label > 0 ? static_cast<double>(f) : 0.0;
           }
           const float g = (label - sig) * alpha;
 #pragma omp simd
@@ -334,7 +335,9 @@ EmbedResult train_embedding(const EmbedOptions& o, const Observer& observer) {
     for (const auto& t : totals) loss += t.loss, pairs += t.pairs;
     r.loss = pairs > 0 ? loss / static_cast<double>(pairs) : 0;
     for (int64_t i = 0; i < syn0.numel(); ++i)
-      if (!std::isfinite(syn0[i])) throw UsageError("embed: the vectors diverged (not finite); try a smaller --lr");
+      if (!std::isfinite(syn0[i]))
+        throw train::DivergenceError("embed: the vectors diverged in epoch " + std::to_string(epoch) +
+                                     " (not finite); try a smaller --lr");
     if (observer.line) {
       const double secs = std::chrono::duration<double>(Clock::now() - epoch_start).count();
       char buf[256];
