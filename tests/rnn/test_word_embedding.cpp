@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -138,6 +139,54 @@ TEST(WordEmbedding, LearnsTheGrammarsClassesAndAnalogies) {
   EXPECT_LT(control.right, control.asked * 8 / 10);
   const auto king = pl::analogy(wv, "king", "man", "woman", 1);
   EXPECT_EQ(king[0].word, "queen");
+}
+
+// The update against finite differences: one sgns_step of size alpha moves every vector by
+// −alpha times the gradient of L = −log σ(in·out0) − Σ log σ(−in·outk), the gradient taken by
+// central differences of L in double precision; and it returns L. Dot products span ±3, inside
+// the table (its σ is within 4e-4: the tolerance).
+TEST(WordEmbedding, SgnsStepIsAGradientStep) {
+  const int64_t D = 6;
+  const int n = 4;  // the centre and three noise words
+  bp::Rng rng(9);
+  std::vector<std::vector<float>> v(n + 1, std::vector<float>(D));  // v[0]: in; v[1 + k]: out[k]
+  for (auto& row : v)
+    for (auto& x : row) x = static_cast<float>(rng.uniform(-0.7, 0.7));
+  auto loss = [&](const std::vector<std::vector<double>>& w) {
+    double L = 0;
+    for (int k = 0; k < n; ++k) {
+      double f = 0;
+      for (int64_t d = 0; d < D; ++d) f += w[0][d] * w[1 + k][d];
+      L += std::log1p(std::exp(k == 0 ? -f : f));  // −log σ(f) for the centre, −log σ(−f) for noise
+    }
+    return L;
+  };
+  std::vector<std::vector<double>> w(n + 1, std::vector<double>(D));
+  for (int r = 0; r <= n; ++r)
+    for (int64_t d = 0; d < D; ++d) w[r][d] = v[r][d];
+  const double L0 = loss(w);
+  std::vector<std::vector<double>> grad(n + 1, std::vector<double>(D));
+  const double h = 1e-5;
+  for (int r = 0; r <= n; ++r)
+    for (int64_t d = 0; d < D; ++d) {
+      auto p = w, m = w;
+      p[r][d] += h, m[r][d] -= h;
+      grad[r][d] = (loss(p) - loss(m)) / (2 * h);
+    }
+  const float alpha = 0.01f;
+  std::vector<float*> out;
+  for (int k = 0; k < n; ++k) out.push_back(v[1 + k].data());
+  std::vector<float> scratch(D);
+  const double L = pl::sgns_step(v[0].data(), out.data(), n, D, alpha, scratch.data());
+  EXPECT_NEAR(L, L0, 2e-3);
+  double worst = 0;
+  for (int r = 0; r <= n; ++r)
+    for (int64_t d = 0; d < D; ++d) {
+      const double moved = (static_cast<double>(v[r][d]) - w[r][d]) / alpha, expected = -grad[r][d];
+      worst = std::max(worst, std::fabs(moved - expected));
+      EXPECT_NEAR(moved, expected, 4e-4 * 0.7 * n + 1e-4) << "vector " << r << " element " << d;
+    }
+  std::printf("[ sgns step ] largest difference from -alpha * gradient: %.2e alpha\n", worst);
 }
 
 // One thread and a fixed seed: the same vectors bit for bit; another seed: other vectors.

@@ -89,11 +89,47 @@ struct SigmoidTable {
   static int index(float f) { return static_cast<int>((f + kMaxExp) * (kTable / (2 * kMaxExp)) + 0.5f); }
 };
 
+}  // namespace
+
+double sgns_step(float* in, float* const* out, int n, int64_t D, float alpha, float* e) {
+  static const SigmoidTable table;
+  double loss = 0;
+  std::fill(e, e + D, 0.f);
+  for (int k = 0; k < n; ++k) {
+    const float label = k == 0 ? 1.f : 0.f;
+    float* l2 = out[k];
+    float f = 0;
+#pragma omp simd reduction(+ : f)
+    for (int64_t d = 0; d < D; ++d) f += in[d] * l2[d];
+    // g = (label − σ(f))·alpha; the loss −log σ(±f)
+    float sig;
+    if (f > kMaxExp) {
+      sig = 1.f, loss -= label > 0 ? 0.0 : -static_cast<double>(f);
+    } else if (f >= -kMaxExp) {
+      const int at = SigmoidTable::index(f);
+      sig = table.sig[at];
+      loss -= label > 0 ? table.logsig[at] : table.logsig[kTable - at];
+    } else {  // below the table, or NaN (diverged: the epoch's end reports it)
+      sig = 0.f, loss -= label > 0 ? static_cast<double>(f) : 0.0;
+    }
+    const float g = (label - sig) * alpha;
+    // The input vector's gradient gathers every output's before any changes; it moves last.
+#pragma omp simd
+    for (int64_t d = 0; d < D; ++d) e[d] += g * l2[d];
+#pragma omp simd
+    for (int64_t d = 0; d < D; ++d) l2[d] += g * in[d];
+  }
+#pragma omp simd
+  for (int64_t d = 0; d < D; ++d) in[d] += e[d];
+  return loss;
+}
+
+namespace {
+
 struct Shared {
   const std::vector<std::vector<int32_t>>* sentences;
   const std::vector<float>* keep;  // subsampling: the probability of keeping each word
   const AliasTable* noise;
-  const SigmoidTable* table;
   float* syn0;  // (V, D) input vectors: the embedding
   float* syn1;  // (V, D) output vectors of the negative-sampling objective
   int64_t D, window, negative;
@@ -112,6 +148,7 @@ ThreadTotals train_range(const Shared& s, size_t begin, size_t end, uint64_t see
   const int64_t D = s.D;
   std::vector<int32_t> buf;
   std::vector<float> neu1e(static_cast<size_t>(D));
+  std::vector<float*> outs(static_cast<size_t>(s.negative) + 1);
   ThreadTotals tot;
   int64_t local = 0;  // words read since the last update of the shared count
   auto alpha_now = [&] {
@@ -142,39 +179,13 @@ ThreadTotals train_range(const Shared& s, size_t begin, size_t end, uint64_t see
       for (int64_t j = lo; j <= hi; ++j) {
         if (j == i) continue;
         float* l1 = s.syn0 + static_cast<int64_t>(buf[static_cast<size_t>(j)]) * D;
-        std::fill(neu1e.begin(), neu1e.end(), 0.f);
-        float* e = neu1e.data();
-        for (int64_t k = 0; k <= s.negative; ++k) {
-          int32_t target = centre;
-          float label = 1.f;
-          if (k > 0) {
-            target = s.noise->draw(rng.next_u64());
-            if (target == centre) continue;
-            label = 0.f;
-          }
-          float* l2 = s.syn1 + static_cast<int64_t>(target) * D;
-          float f = 0;
-#pragma omp simd reduction(+ : f)
-          for (int64_t d = 0; d < D; ++d) f += l1[d] * l2[d];
-          // g = (label − σ(f))·alpha; the loss −log σ(±f)
-          float sig;
-          if (f > kMaxExp) {
-            sig = 1.f, tot.loss -= label > 0 ? 0.0 : -static_cast<double>(f);
-          } else if (f >= -kMaxExp) {
-            const int at = SigmoidTable::index(f);
-            sig = s.table->sig[at];
-            tot.loss -= label > 0 ? s.table->logsig[at] : s.table->logsig[kTable - at];
-          } else {  // below the table, or NaN (diverged: the epoch's end reports it)
-            sig = 0.f, tot.loss -= label > 0 ? static_cast<double>(f) : 0.0;
-          }
-          const float g = (label - sig) * alpha;
-#pragma omp simd
-          for (int64_t d = 0; d < D; ++d) e[d] += g * l2[d];
-#pragma omp simd
-          for (int64_t d = 0; d < D; ++d) l2[d] += g * l1[d];
+        int n_out = 0;
+        outs[n_out++] = s.syn1 + static_cast<int64_t>(centre) * D;
+        for (int64_t k = 0; k < s.negative; ++k) {
+          const int32_t noise = s.noise->draw(rng.next_u64());
+          if (noise != centre) outs[n_out++] = s.syn1 + static_cast<int64_t>(noise) * D;
         }
-#pragma omp simd
-        for (int64_t d = 0; d < D; ++d) l1[d] += e[d];
+        tot.loss += sgns_step(l1, outs.data(), n_out, D, alpha, neu1e.data());
         ++tot.pairs;
       }
     }
@@ -286,7 +297,6 @@ EmbedResult train_embedding(const EmbedOptions& o, const Observer& observer) {
   std::vector<double> noise_weights;
   for (int64_t c : wv.counts) noise_weights.push_back(std::pow(static_cast<double>(c), 0.75));
   const AliasTable noise(noise_weights);
-  static const SigmoidTable table;
 
   const int threads = std::max(1, std::min(o.threads == 0 ? static_cast<int>(std::thread::hardware_concurrency()) : o.threads,
                                           static_cast<int>(sentences.size())));
@@ -301,7 +311,7 @@ EmbedResult train_embedding(const EmbedOptions& o, const Observer& observer) {
   Rng init(o.seed);
   for (int64_t i = 0; i < syn0.numel(); ++i) syn0[i] = static_cast<float>((init.uniform() - 0.5) / static_cast<double>(D));
   std::atomic<int64_t> words_done{0};
-  const Shared shared{&sentences, &keep, &noise, &table, syn0.data(), syn1.data(), D, o.window, o.negative, o.lr,
+  const Shared shared{&sentences, &keep, &noise, syn0.data(), syn1.data(), D, o.window, o.negative, o.lr,
                       static_cast<double>(train_words) * static_cast<double>(o.epochs), &words_done};
 
   // Each thread takes a contiguous share of the sentences, about equal in words.

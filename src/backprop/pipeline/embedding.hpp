@@ -73,6 +73,13 @@ bool is_embedding_file(const std::filesystem::path& path);
 // word2vec's text format: "V D" then one line per word, "word v1 … vD" (6 decimals), atomically.
 void export_word2vec(const std::filesystem::path& path, const WordVectors& wv);
 
+// One step of skip-gram with negative sampling for one (context, centre) pair: the update
+// train_embedding makes. `in`: the context word's input vector; out[0]: the centre word's output
+// vector (label 1); out[1..n): the noise words' (label 0); D floats each. One SGD step of size
+// alpha on L = −log σ(in·out[0]) − Σ_{k≥1} log σ(−in·out[k]) (σ tabulated over ±6 to 4e-4,
+// saturated beyond); `scratch` holds D floats. Returns L before the step.
+double sgns_step(float* in, float* const* out, int n, int64_t D, float alpha, float* scratch);
+
 struct Neighbour {
   std::string word;
   double cosine = 0;
