@@ -16,5 +16,7 @@ Runner add_tune(CLI::App& app);
 Runner add_study(CLI::App& app);
 Runner add_sample(CLI::App& app);
 Runner add_info(CLI::App& app);
+Runner add_embed(CLI::App& app);
+Runner add_similar(CLI::App& app);
 
 }  // namespace bp::cli

@@ -67,6 +67,10 @@ std::unique_ptr<Module> module_from_config(const nlohmann::json& cfg, Rng& rng) 
     const ops::Cell cell = type == "rnn" ? ops::Cell::RNNTanh : type == "lstm" ? ops::Cell::LSTM : ops::Cell::GRU;
     return std::make_unique<Recurrent>(cell, get<int64_t>(cfg, "input_size"), get<int64_t>(cfg, "hidden_size"), o, rng);
   }
+  if (type == "seq2seq")
+    return std::make_unique<Seq2Seq>(get<int64_t>(cfg, "source_vocab"), get<int64_t>(cfg, "target_vocab"),
+                                     get<int64_t>(cfg, "embedding"), get<int64_t>(cfg, "hidden"), rng,
+                                     get<int64_t>(cfg, "num_layers"));
   throw std::invalid_argument("unknown layer type '" + type + "'");
 }
 

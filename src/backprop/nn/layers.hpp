@@ -6,6 +6,7 @@
 //   shape.hpp       Reshape, Flatten
 //   residual.hpp    Residual, make_basic_block
 //   rnn.hpp         Embedding, Recurrent (RNN, LSTM, GRU)
+//   seq2seq.hpp     Seq2Seq (an LSTM encoder–decoder)
 // Library code includes the family it uses; this header is for users and for the one place
 // that must know every type (module_from_config, nn/factory.cpp).
 #pragma once
@@ -16,4 +17,5 @@
 #include "backprop/nn/regularize.hpp"
 #include "backprop/nn/residual.hpp"
 #include "backprop/nn/rnn.hpp"
+#include "backprop/nn/seq2seq.hpp"
 #include "backprop/nn/shape.hpp"

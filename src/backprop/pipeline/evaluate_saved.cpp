@@ -8,6 +8,7 @@
 #include "backprop/io/model_file.hpp"
 #include "backprop/data/error.hpp"
 #include "backprop/pipeline/char_lm.hpp"
+#include "backprop/pipeline/embedding.hpp"
 #include "backprop/pipeline/errors.hpp"
 #include "backprop/pipeline/model_data.hpp"
 #include "backprop/pipeline/outputs.hpp"
@@ -38,6 +39,9 @@ EvaluateResult evaluate_saved_model(const EvaluateOptions& o) {
                                         {"--report", o.report}};
   check_outputs(inputs, outputs);  // before any work
 
+  if (is_embedding_file(o.model))
+    throw UsageError(o.model + " is a word-embedding model (backprop embed): query it with backprop similar -m " + o.model +
+                     " WORD");
   io::ModelFile mf = io::load_model(o.model);
   if (is_char_lm(mf.info))
     throw UsageError(o.model + " is a character language model (char-lstm): generate text with backprop sample -m " + o.model);

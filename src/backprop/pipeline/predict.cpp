@@ -7,6 +7,7 @@
 #include "backprop/eval/calibration.hpp"
 #include "backprop/io/model_file.hpp"
 #include "backprop/pipeline/char_lm.hpp"
+#include "backprop/pipeline/embedding.hpp"
 #include "backprop/pipeline/errors.hpp"
 #include "backprop/pipeline/model.hpp"
 #include "backprop/pipeline/model_data.hpp"
@@ -31,6 +32,9 @@ PredictResult predict_to_csv(const PredictOptions& o) {
   std::vector<FileArg> inputs = data_input(o.data);
   inputs.push_back({"--model", o.model});
   check_outputs(inputs, {{"--output", o.output == "-" ? std::string() : o.output}});  // before any work
+  if (is_embedding_file(o.model))
+    throw UsageError(o.model + " is a word-embedding model (backprop embed): query it with backprop similar -m " + o.model +
+                     " WORD");
   io::ModelFile mf = io::load_model(o.model);
   if (is_char_lm(mf.info))
     throw UsageError(o.model + " is a character language model (char-lstm): generate text with backprop sample -m " + o.model);
