@@ -15,5 +15,7 @@ Runner add_predict(CLI::App& app);
 Runner add_tune(CLI::App& app);
 Runner add_study(CLI::App& app);
 Runner add_sample(CLI::App& app);
+Runner add_export(CLI::App& app);
+Runner add_import(CLI::App& app);
 
 }  // namespace bp::cli
