@@ -22,6 +22,7 @@
 #include "backprop/io/model_file.hpp"
 #include "backprop/nn/cnn.hpp"
 #include "backprop/nn/models.hpp"
+#include "backprop/nn/shape.hpp"
 #include "backprop/onnx/onnx.hpp"
 #include "backprop/ops/ops.hpp"
 
