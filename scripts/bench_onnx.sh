@@ -23,18 +23,21 @@ for t in 1 2; do
   node bench/onnx_ort.js "$d" "$t" "$REPEATS" | sed 's/^/ort /' | tee -a "$d/out"
 done
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
-awk '{ split($3, t, "="); split($4, v, "="); split($5, c, "="); k = $1 " " $2
-       key = k " " t[2]; us[key] = v[2]; cpu[key] = c[2]
+echo "case         thr      ours us    ORT us  ORT-empty  ratio ORT/ours (ORT-empty/ours)"
+awk '{ split($3, t, "="); split($4, v, "="); split($5, u, "="); k = $1 " " $2
+       key = k " " t[2]; us[key] = v[2]; cpu[key] = u[2]
        if (!(k in best) || v[2] < best[k]) { best[k] = v[2]; thr[k] = t[2] } }
      END {
-       printf "%-12s %-8s %12s %12s %14s %14s\n", "case", "threads", "ours us", "ORT us", "ORT-empty us", "ORT/ours"
        for (tt = 1; tt <= 2; ++tt) for (ci = 1; ci <= 2; ++ci) {
-         c = ci == 1 ? "lenet5_b128" : "mlp_b1"
-         o = us["ours " c " " tt]; r = us["ort " c " " tt]; e = c == "mlp_b1" ? r - us["ort empty_b1 " tt] : r
-         printf "%-12s %-8d %12.3f %12.3f %14.3f %8.2f (%.2f)\n", c, tt, o, r, e, r / o, e / o
-         printf "%-12s %-8s %12.3f %12.3f %14s %8.2f  cpu\n", "", "", cpu["ours " c " " tt], cpu["ort " c " " tt], "", cpu["ort " c " " tt] / cpu["ours " c " " tt]
+         n = ci == 1 ? "lenet5_b128" : "mlp_b1"
+         o = us["ours " n " " tt]; r = us["ort " n " " tt]
+         oc = cpu["ours " n " " tt]; rc = cpu["ort " n " " tt]
+         e = n == "mlp_b1" ? r - us["ort empty_b1 " tt] : r
+         ec = n == "mlp_b1" ? rc - cpu["ort empty_b1 " tt] : rc
+         printf "%-12s %-3d wall %9.3f %9.3f %9.3f   ratio %5.2f (%5.2f)\n", n, tt, o, r, e, r / o, e / o
+         printf "%-12s %-3s cpu  %9.3f %9.3f %9.3f   ratio %5.2f (%5.2f)\n", "", "", oc, rc, ec, rc / oc, ec / oc
        }
        for (ci = 1; ci <= 2; ++ci) {
-         c = ci == 1 ? "lenet5_b128" : "mlp_b1"
-         printf "best threads %-12s ours %.3f (%s thr)  ORT %.3f (%s thr)  ratio %.2f\n", c, best["ours " c], thr["ours " c], best["ort " c], thr["ort " c], best["ort " c] / best["ours " c]
+         n = ci == 1 ? "lenet5_b128" : "mlp_b1"
+         printf "best thread count, %-12s ours %.3f us (%s thr), ORT %.3f us (%s thr): ratio %.2f\n", n, best["ours " n], thr["ours " n], best["ort " n], thr["ort " n], best["ort " n] / best["ours " n]
        } }' "$d/out"
