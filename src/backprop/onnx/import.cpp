@@ -43,7 +43,18 @@ std::string read_bytes(const std::filesystem::path& path) {
 Tensor to_tensor(const ox::TensorProto& p, const std::filesystem::path& where, std::vector<int64_t>* ints = nullptr) {
   if (p.data_location() == ox::TensorProto::EXTERNAL) throw OnnxError(where, "tensor '" + p.name() + "' has external data (not supported)");
   Shape shape(p.dims().begin(), p.dims().end());
-  const int64_t n = shape_numel(shape);
+  int64_t n = 1;
+  for (int64_t d : shape) {
+    if (d < 0 || (d > 0 && n > (int64_t{1} << 40) / d)) throw OnnxError(where, "tensor '" + p.name() + "' has a bad shape " + shape_str(shape));
+    n *= d;
+  }
+  // The values must be there before anything is allocated for them (a corrupt file's dims).
+  const size_t have = !p.raw_data().empty() ? p.raw_data().size()
+                      : p.data_type() == ox::TensorProto::INT64 ? static_cast<size_t>(p.int64_data_size()) * 8
+                                                                  : static_cast<size_t>(p.float_data_size()) * 4;
+  const size_t width = p.data_type() == ox::TensorProto::INT64 ? 8 : 4;
+  if (n < 0 || have != static_cast<size_t>(n) * width)
+    throw OnnxError(where, "tensor '" + p.name() + "': " + std::to_string(have) + " bytes of values for shape " + shape_str(shape));
   if (p.data_type() == ox::TensorProto::INT64 && ints) {
     ints->resize(static_cast<size_t>(n));
     if (!p.raw_data().empty()) {
@@ -621,18 +632,16 @@ ox::ModelProto parse(const std::string& bytes, const std::filesystem::path& name
   return model;
 }
 
-// Drops the last module when it is the activation `a` (searching into a trailing Sequential).
-bool drop_last_activation(nn::Module& m, Act a) {
+// True when the network's last module is the activation `a` (a top-level Sequential's last layer).
+bool ends_with_activation(nn::Module& m, Act a) {
   auto* seq = dynamic_cast<nn::Sequential*>(&m);
   if (!seq || seq->size() == 0) return false;
-  nn::Module& last = (*seq)[seq->size() - 1];
-  if (auto* act = dynamic_cast<nn::Activation*>(&last); act && act->act() == a) {
-    // Sequential has no removal: rebuild it without the last layer.
-    return true;
-  }
-  return false;
+  auto* act = dynamic_cast<nn::Activation*>(&(*seq)[seq->size() - 1]);
+  return act && act->act() == a;
 }
 
+// The same network without its last layer (Sequential has no removal: rebuilt from its config,
+// the weights copied over in parameter order).
 std::unique_ptr<nn::Module> without_last(nn::Module& m) {
   auto& seq = dynamic_cast<nn::Sequential&>(m);
   nlohmann::json cfg = seq.config();
@@ -708,8 +717,8 @@ io::ModelFile import_model_bytes(const std::string& bytes, const std::filesystem
       throw OnnxError(name, std::string("metadata backprop.task: ") + e.what());
     }
   }
-  const bool ends_softmax = drop_last_activation(*g.module, Act::Softmax);
-  const bool ends_sigmoid = drop_last_activation(*g.module, Act::Sigmoid);
+  const bool ends_softmax = ends_with_activation(*g.module, Act::Softmax);
+  const bool ends_sigmoid = ends_with_activation(*g.module, Act::Sigmoid);
   if (!task) {
     if (ends_softmax) task = Task::Multiclass;
     else if (ends_sigmoid) task = Task::Binary;
