@@ -168,3 +168,28 @@ TEST(OnnxImportErrors, NamesTheFirstUnsupportedOperatorAndNode) {
 TEST(OnnxImportErrors, NotAnOnnxFileIsAModelFileError) {
   EXPECT_THROW(onnx::import_model_bytes("not a protobuf at all \x01\x02", "junk.onnx"), io::ModelFileError);
 }
+
+// The task: a final Softmax is read as multi-class; a graph of logits (four outputs, no Softmax)
+// is refused without --task and read as logits with --task multiclass.
+TEST(OnnxImportTask, FromTheGraphOrAsked) {
+  const std::string path = source_path("tests/fixtures/onnx/torch_mlp.onnx");
+  EXPECT_EQ(onnx::import_model(path).info.task, Task::Multiclass);
+  // Regression or binary cannot hold four outputs per example.
+  EXPECT_THROW(onnx::import_model(path, {.task = Task::Regression}), onnx::OnnxError);
+  EXPECT_THROW(onnx::import_model(path, {.task = Task::Binary}), onnx::OnnxError);
+
+  Rng rng(5);
+  nn::Sequential logits;
+  logits.emplace<nn::Linear>(3, 4, true, nn::Init::Glorot, rng);
+  io::ModelInfo info;
+  info.task = Task::Regression;  // exported without a final activation
+  const std::string bytes = onnx::export_model_bytes(logits, info);
+  // The metadata says regression, which cannot hold four outputs: refused, never misread.
+  EXPECT_THROW(onnx::import_model_bytes(bytes, "logits.onnx"), onnx::OnnxError);
+  io::ModelFile f = onnx::import_model_bytes(bytes, "logits.onnx", {.task = Task::Multiclass});
+  EXPECT_EQ(f.info.task, Task::Multiclass);
+  EXPECT_EQ(f.info.class_names.size(), 4u);
+  const Tensor x = random_tensor({5, 3}, 9);
+  const Tensor want = train::predict(logits, Task::Multiclass, x);
+  expect_close(train::predict(*f.module, f.info.task, x), want, 1e-6, "logits read as multiclass");
+}

@@ -710,7 +710,7 @@ io::ModelFile import_model_bytes(const std::string& bytes, const std::filesystem
   Importer im(model, name);
   ImportedGraph g = im.run({});
   std::optional<Task> task = o.task;
-  if (meta.count("backprop.task")) {
+  if (!task && meta.count("backprop.task")) {  // the caller's --task wins
     try {
       task = task_from_string(meta.at("backprop.task"));
     } catch (const std::exception& e) {
@@ -719,16 +719,22 @@ io::ModelFile import_model_bytes(const std::string& bytes, const std::filesystem
   }
   const bool ends_softmax = ends_with_activation(*g.module, Act::Softmax);
   const bool ends_sigmoid = ends_with_activation(*g.module, Act::Sigmoid);
+  // Outputs per example, where shape inference knows them (0: unknown).
+  const int64_t outputs = g.output_shape.size() == 1 && g.output_shape[0] > 0 ? g.output_shape[0] : 0;
   if (!task) {
     if (ends_softmax) task = Task::Multiclass;
-    else if (ends_sigmoid) task = Task::Binary;
-    else task = Task::Regression;
+    else if (ends_sigmoid && outputs == 1) task = Task::Binary;
+    else if (outputs == 1) task = Task::Regression;
+    else
+      throw OnnxError(name, "the graph gives " + (outputs ? std::to_string(outputs) : std::string("an unknown number of")) +
+                                " outputs per example without a final Softmax: pass --task multiclass to read them as logits");
   }
+  // Our model files hold logits; predict applies the task's Softmax or Sigmoid. A graph that
+  // ends in it loses it here; one that does not is read as logits (the task given by the caller).
   if (*task == Task::Multiclass && ends_softmax) g.module = without_last(*g.module);
-  else if (*task == Task::Binary && ends_sigmoid) g.module = without_last(*g.module);
-  else if (*task != Task::Regression)
-    throw OnnxError(name, "a " + to_string(*task) + " model must end with " + (*task == Task::Binary ? "Sigmoid" : "Softmax") +
-                              " (its probabilities); this graph does not");
+  if (*task == Task::Binary && ends_sigmoid) g.module = without_last(*g.module);
+  if (*task != Task::Multiclass && outputs > 1)
+    throw OnnxError(name, "a " + to_string(*task) + " model gives one value per example; this graph gives " + std::to_string(outputs));
   f.info.task = *task;
   if (meta.count("backprop.class_names")) {
     try {

@@ -75,7 +75,8 @@ void check_model_bytes(const std::string& bytes, const std::filesystem::path& na
 struct ImportOptions {
   // Unset: from the graph — a final Softmax makes it multi-class, a final Sigmoid over one
   // output binary (either taken off the network: our model files hold logits), one output
-  // without either regression; several outputs without a Softmax need this set.
+  // without either regression; several outputs without a Softmax need this set. Set to
+  // multiclass or binary for a graph without that final activation: its outputs are logits.
   std::optional<Task> task;
 };
 
