@@ -50,8 +50,11 @@ const Table& allowed() {
       // tree learner, and loading rebuilds and validates either (learners/ stands lower: no cycle)
       {"io", with(nn_up, {"data", "eval", "learners"})},
       {"learners", with(backend_up, {"data", "eval"})},
-      {"pipeline", with(optim_up, {"train", "data", "eval", "io", "learners"})},
-      {"cli", with(optim_up, {"train", "data", "eval", "io", "learners", "pipeline"})},
+      // onnx: ONNX export and import beside the model files: reads and writes a network (nn) with
+      // what a model file holds about it (io), its preprocessing (data); no training
+      {"onnx", with(nn_up, {"data", "eval", "learners", "io"})},
+      {"pipeline", with(optim_up, {"train", "data", "eval", "io", "learners", "onnx"})},
+      {"cli", with(optim_up, {"train", "data", "eval", "io", "learners", "pipeline", "onnx"})},
   };
   return t;
 }

@@ -18,5 +18,7 @@ Runner add_sample(CLI::App& app);
 Runner add_info(CLI::App& app);
 Runner add_embed(CLI::App& app);
 Runner add_similar(CLI::App& app);
+Runner add_export(CLI::App& app);
+Runner add_import(CLI::App& app);
 
 }  // namespace bp::cli

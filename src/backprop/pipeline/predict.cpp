@@ -5,12 +5,16 @@
 #include <memory>
 
 #include "backprop/eval/calibration.hpp"
+#include "backprop/data/csv.hpp"
+#include "backprop/data/idx.hpp"
 #include "backprop/io/model_file.hpp"
+#include "backprop/onnx/onnx.hpp"
 #include "backprop/pipeline/char_lm.hpp"
 #include "backprop/pipeline/embedding.hpp"
 #include "backprop/pipeline/errors.hpp"
 #include "backprop/pipeline/model.hpp"
 #include "backprop/pipeline/model_data.hpp"
+#include "backprop/pipeline/onnx_files.hpp"
 #include "backprop/pipeline/outputs.hpp"
 #include "backprop/train/fit.hpp"
 #include "backprop/util/atomic_file.hpp"
@@ -24,6 +28,35 @@ std::string csv_field(const std::string& s) {
   for (char ch : s) q += ch == '"' ? std::string("\"\"") : std::string(1, ch);
   return q + "\"";
 }
+
+// The rows as a model without preprocessing (an ONNX file from elsewhere) takes them: every
+// CSV column but the target and the ignored ones, as numbers; Fashion-MNIST's test images with
+// pixels in [0, 1].
+Tensor raw_features(const data::DataSpec& spec) {
+  if (spec.is_fashion_mnist()) {
+    const std::string prefix = "fashion-mnist:";
+    const std::string dir = spec.source.rfind(prefix, 0) == 0 ? spec.source.substr(prefix.size()) : data::kFashionMnistDir;
+    return data::load_fashion_mnist(dir, "test").x;
+  }
+  const data::Table t = data::read_csv(spec.source, spec.csv);
+  std::vector<int64_t> cols;
+  for (int64_t c = 0; c < t.num_cols(); ++c) {
+    const std::string& name = t.columns[static_cast<size_t>(c)];
+    if (name == spec.target || std::find(spec.ignore.begin(), spec.ignore.end(), name) != spec.ignore.end()) continue;
+    cols.push_back(c);
+  }
+  Tensor x({t.num_rows(), static_cast<int64_t>(cols.size())});
+  for (int64_t r = 0; r < t.num_rows(); ++r)
+    for (size_t j = 0; j < cols.size(); ++j) {
+      const data::Cell& cell = t.cell(r, cols[j]);
+      double v = 0;
+      if (cell.missing || data::parse_number(cell.text, v) != data::NumberParse::Number)
+        throw data::DataError(t.where(r) + ": column '" + t.columns[static_cast<size_t>(cols[j])] +
+                              "' is not a number ('" + cell.text + "'): a model without preprocessing (an ONNX file) takes numbers only");
+      x.data()[r * static_cast<int64_t>(cols.size()) + static_cast<int64_t>(j)] = static_cast<float>(v);
+    }
+  return x;
+}
 }  // namespace
 
 PredictResult predict_to_csv(const PredictOptions& o) {
@@ -35,10 +68,12 @@ PredictResult predict_to_csv(const PredictOptions& o) {
   if (is_embedding_file(o.model))
     throw UsageError(o.model + " is a word-embedding model (backprop embed): query it with backprop similar -m " + o.model +
                      " WORD");
-  io::ModelFile mf = io::load_model(o.model);
+  const bool onnx_file = is_onnx_path(o.model);
+  io::ModelFile mf = onnx_file ? onnx::import_model(o.model) : io::load_model(o.model);
   if (is_char_lm(mf.info))
     throw UsageError(o.model + " is a character language model (char-lstm): generate text with backprop sample -m " + o.model);
-  const Tensor x = data::load_features(o.data, mf.info.preprocessing);
+  const Tensor x = onnx_file && mf.info.preprocessing.is_null() ? raw_features(o.data)
+                                                                : data::load_features(o.data, mf.info.preprocessing);
   const Tensor out = ModelRef(mf).predict(mf.info.task, x);
   std::unique_ptr<eval::Calibrator> cal;
   if (!mf.info.calibrator.is_null()) cal = eval::calibrator_from_json(mf.info.calibrator);
