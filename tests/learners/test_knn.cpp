@@ -59,6 +59,13 @@ TEST(Knn, GridFromOneSortEqualsOneKAtATime) {
       const Tensor one = KnnModel::fit(tr.set(), o1).predict_proba(te.view());
       for (int64_t i = 0; i < one.numel(); ++i) ASSERT_EQ(grid[g][i], one[i]) << w << " k " << ks[g];
     }
+    // The same through the Learner interface.
+    auto l = make_learner("knn", {{"weights", w}});
+    l->fit(tr.set());
+    const auto lg = knn_predict_proba_grid(*l, te.view(), ks);
+    for (size_t g = 0; g < ks.size(); ++g)
+      for (int64_t i = 0; i < lg[g].numel(); ++i) ASSERT_EQ(lg[g][i], grid[g][i]);
+    EXPECT_THROW(knn_predict_proba_grid(*make_learner("naive-bayes"), te.view(), ks), LearnerError);
     // k = every training row: uniform votes are the class frequencies.
     if (std::string(w) == "uniform") {
       double ones = 0;
@@ -92,7 +99,7 @@ TEST(Knn, OneDimensionalTwoPointsByHand) {
   EXPECT_FLOAT_EQ(pd[0][1], 0.25f);  // weights 1/0.25 = 4 and 1/0.75 = 4/3: P(1) = (4/3)/(16/3)
   EXPECT_FLOAT_EQ(pd[0][3], 0.5f);
   EXPECT_EQ(pd[0][5], 1.f);  // an exact match alone votes
-  // Standardizing (mean 0.5, sd 0.5) changes no neighbour here.
+  // A 0/1 column is left as it is by standardize (the pipeline's one-hot indicators are).
   o.standardize = true;
   const auto ps = KnnModel::fit(t, o).predict_proba_grid(Q, {2});
   EXPECT_FLOAT_EQ(ps[0][1], 0.25f);

@@ -61,6 +61,12 @@ DenseEncoding DenseEncoding::fit(const TrainSet& t, bool standardize) {
       ++m;
     }
     if (m == 0) continue;
+    bool indicator = true;
+    for (int64_t i = 0; i < n && indicator; ++i) {
+      const float v = t.X.row(i)[j];
+      indicator = std::isnan(v) || v == 0.f || v == 1.f;
+    }
+    if (indicator) continue;  // a 0/1 indicator (a one-hot column of the pipeline's): left as it is
     const double mean = s / static_cast<double>(m);
     for (int64_t i = 0; i < n; ++i) {
       const double v = t.X.row(i)[j];

@@ -25,7 +25,9 @@ struct DenseEncoding {
   // (rows, width) row-major. `who` prefixes the error ("knn: row 3, feature 2 is missing (NaN)").
   std::vector<float> encode(const MatrixView& X, const std::string& who) const;
   // Identity shift/scale, or with `standardize` the training mean and 1/(population standard
-  // deviation) of each numeric feature (1 when the feature is constant).
+  // deviation) of each numeric feature (1 when the feature is constant). A numeric feature whose
+  // training values are all 0 or 1 — an indicator, as the pipeline one-hot codes a category — is
+  // left as it is, as the pipeline's own standardization leaves it.
   static DenseEncoding fit(const TrainSet& t, bool standardize);
   // Throws a LearnerError if the sizes disagree or a value is not finite.
   void validate(const std::string& who) const;

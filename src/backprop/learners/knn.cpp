@@ -277,6 +277,10 @@ class KnnLearner : public Learner {
     m_ = KnnModel::load(meta, a, opt_, c.n_features, c.n_classes, c.categories);
     fitted_ = true;
   }
+  const KnnModel& model() const {
+    need();
+    return m_;
+  }
 
  private:
   void need() const {
@@ -289,6 +293,12 @@ class KnnLearner : public Learner {
 };
 
 }  // namespace
+
+std::vector<Tensor> knn_predict_proba_grid(const Learner& knn, const MatrixView& X, const std::vector<int>& ks) {
+  const auto* l = dynamic_cast<const KnnLearner*>(&knn);
+  if (!l) throw LearnerError("knn_predict_proba_grid: the learner is a " + knn.kind() + ", not a knn");
+  return l->model().predict_proba_grid(X, ks);
+}
 
 std::unique_ptr<Learner> make_knn_learner(json options) { return std::make_unique<KnnLearner>(std::move(options)); }
 

@@ -65,6 +65,10 @@ class KnnModel {
   std::vector<int32_t> y_; // (n)
 };
 
+// KnnModel::predict_proba_grid through the Learner interface (what make_learner("knn") returns):
+// one (rows, K) tensor per k of `ks`. A learner of another kind, or not fitted, is a LearnerError.
+std::vector<Tensor> knn_predict_proba_grid(const Learner& knn, const MatrixView& X, const std::vector<int>& ks);
+
 nlohmann::json knn_default_options();
 std::unique_ptr<Learner> make_knn_learner(nlohmann::json options);
 std::unique_ptr<Learner> load_knn_learner(const nlohmann::json& meta, const FlatArrays& arrays);

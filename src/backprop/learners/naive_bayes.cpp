@@ -403,6 +403,16 @@ class NaiveBayesLearner : public Learner {
     need();
     return m_.predict_proba(X);
   }
+  // The log-odds log P(1|x) − log P(0|x): monotone in P(class 1) without its float saturation
+  // at 0 and 1 (naive Bayes' probabilities are extreme), and what Platt scaling is linear in.
+  Tensor decision_function(const MatrixView& X) const override {
+    need();
+    if (m_.n_classes != 2) throw LearnerError("naive-bayes: a decision function is defined for two classes only");
+    const std::vector<double> jl = m_.joint_log(X);
+    Tensor s({X.rows});
+    for (int64_t i = 0; i < X.rows; ++i) s[i] = static_cast<float>(std::clamp(jl[2 * i + 1] - jl[2 * i], -1e30, 1e30));
+    return s;
+  }
   json summary() const override {
     need();
     int64_t cuts = 0;

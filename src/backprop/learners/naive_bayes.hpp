@@ -12,7 +12,8 @@
 //     discretize   the values cut into intervals by Fayyad & Irani's MDL rule (mdl_cuts, on the
 //                  whole training set), then counts with additive smoothing as a categorical.
 // A missing value (NaN), or a category code out of range at prediction, leaves that feature out
-// of the row's product (fitting: out of that feature's statistics).
+// of the row's product (fitting: out of that feature's statistics). The learner's
+// decision_function (two classes) is the log-odds log P(1|x) − log P(0|x).
 #pragma once
 
 #include <memory>
