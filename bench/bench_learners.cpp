@@ -4,7 +4,7 @@
 // the one-hot ones left 0/1, as the pipeline's preprocessing does (outside the timings, as
 // bench/peer_learners.py does), and prints "RESULT {json}" with fit_s, score_s
 // (wall), fit_cpu_s, score_cpu_s (process CPU time), auc (of Learner::decision_function: the SVM's
-// decision value, naive Bayes' log-odds, k-NN's P(class 1)) and peak_rss_mb.
+// decision value, naive Bayes' compressed log-odds, k-NN's P(class 1)) and peak_rss_mb.
 //
 //   bench_learners FILE LEARNER THREADS [OPTIONS_JSON]
 //

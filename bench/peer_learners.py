@@ -45,7 +45,7 @@ def main():
     t1, c1 = time.perf_counter(), time.process_time()
     if learner == "svm":
         s = m.decision_function(Xte)
-    elif learner == "naive-bayes":  # the log-odds, as our decision_function (no float saturation)
+    elif learner == "naive-bayes":  # the log-odds: the ranking of our decision_function (no float saturation)
         lp = m.predict_log_proba(Xte)
         s = lp[:, 1] - lp[:, 0]
     else:

@@ -187,14 +187,16 @@ TEST(NaiveBayes, SaveLoadRoundTripAndCorruptFiles) {
       ASSERT_EQ(p[i], q[i]) << numeric;
       ASSERT_EQ(p[i], r[i]) << numeric;
     }
-    // the decision function is the log-odds: log(p1/p0) where the probabilities are not saturated
+    // the decision function is the compressed log-odds sign(z)·ln(1 + |z|), z = log(p1/p0),
+    // checked where the probabilities are not saturated
     const Tensor f = m->decision_function(te.view());
     int unsaturated = 0;
     for (int64_t i = 0; i < te.n; ++i) {
       ASSERT_TRUE(std::isfinite(f[i]));
       const double p1 = p[2 * i + 1], p0 = p[2 * i];
       if (p1 > 1e-4 && p0 > 1e-4) {
-        EXPECT_NEAR(f[i], std::log(p1 / p0), 1e-3 * (1 + std::fabs(f[i]))) << numeric << " row " << i;
+        const double z = std::log(p1 / p0);
+        EXPECT_NEAR(f[i], std::copysign(std::log1p(std::fabs(z)), z), 1e-3 * (1 + std::fabs(f[i]))) << numeric << " row " << i;
         ++unsaturated;
       } else {
         EXPECT_EQ(f[i] > 0, p1 > p0) << numeric << " row " << i;

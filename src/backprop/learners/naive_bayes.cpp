@@ -403,14 +403,20 @@ class NaiveBayesLearner : public Learner {
     need();
     return m_.predict_proba(X);
   }
-  // The log-odds log P(1|x) − log P(0|x): monotone in P(class 1) without its float saturation
-  // at 0 and 1 (naive Bayes' probabilities are extreme), and what Platt scaling is linear in.
+  // The log-odds z = log P(1|x) − log P(0|x), compressed as sign(z)·ln(1 + |z|): monotone in
+  // P(class 1) without its float saturation at 0 and 1 (naive Bayes' probabilities are extreme),
+  // and bounded enough for Platt's fit: a one-hot column constant within a class gets a variance
+  // of var_smoothing only, and |z| reaches 1e8 (Adult), where a sigmoid of z itself fits a slope
+  // of ~1e-9 and calls every row negative.
   Tensor decision_function(const MatrixView& X) const override {
     need();
     if (m_.n_classes != 2) throw LearnerError("naive-bayes: a decision function is defined for two classes only");
     const std::vector<double> jl = m_.joint_log(X);
     Tensor s({X.rows});
-    for (int64_t i = 0; i < X.rows; ++i) s[i] = static_cast<float>(std::clamp(jl[2 * i + 1] - jl[2 * i], -1e30, 1e30));
+    for (int64_t i = 0; i < X.rows; ++i) {
+      const double z = std::clamp(jl[2 * i + 1] - jl[2 * i], -1e300, 1e300);
+      s[i] = static_cast<float>(std::copysign(std::log1p(std::fabs(z)), z));
+    }
     return s;
   }
   json summary() const override {

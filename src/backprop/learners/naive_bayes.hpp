@@ -13,7 +13,8 @@
 //                  whole training set), then counts with additive smoothing as a categorical.
 // A missing value (NaN), or a category code out of range at prediction, leaves that feature out
 // of the row's product (fitting: out of that feature's statistics). The learner's
-// decision_function (two classes) is the log-odds log P(1|x) − log P(0|x).
+// decision_function (two classes) is the log-odds z = log P(1|x) − log P(0|x) compressed as
+// sign(z)·ln(1 + |z|) (monotone; bounded enough for Platt scaling).
 #pragma once
 
 #include <memory>
