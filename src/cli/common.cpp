@@ -173,7 +173,7 @@ void add_train_options(CLI::App* cmd, TrainOptions& o) {
   cmd->add_option("--kernel", o.kernel, "SVM kernel: linear, poly, rbf (default rbf)")
       ->check(CLI::IsMember({"linear", "poly", "rbf"}))->group(h);
   cmd->add_option("--C", o.C, "SVM cost of a margin violation (default 1)")->check(positive_number())->group(h);
-  cmd->add_option("--gamma", o.gamma, "SVM kernel width of poly and rbf (default 0: 1/features)")
+  cmd->add_option("--gamma", o.gamma, "SVM γ of the poly and rbf kernels (default 0: 1/features)")
       ->check(non_negative_number())->group(h);
   cmd->add_option("--degree", o.degree, "SVM poly kernel degree (default 3)")->check(CLI::Range(1, 10))->group(h);
   cmd->add_option("--coef0", o.coef0, "SVM poly kernel constant (default 0)")->group(h);
