@@ -115,7 +115,7 @@ void add_train_options(CLI::App* cmd, TrainOptions& o) {
     std::string n;
     for (auto& m : nn::model_names()) n += (n.empty() ? "" : ", ") + m;
     return n;
-  }() + ") or a tree learner (" + [] {
+  }() + ") or a learner (" + [] {
     std::string n;
     for (auto& m : learners::learner_kinds()) n += (n.empty() ? "" : ", ") + m;
     return n;
@@ -169,10 +169,26 @@ void add_train_options(CLI::App* cmd, TrainOptions& o) {
   cmd->add_option("--preset", o.preset, "Single tree style: cart, c4.5, id3 (tree)")
       ->check(CLI::IsMember({"cart", "c4.5", "id3"}))->group(g);
   cmd->add_flag("--laplace", o.laplace, "Leaf probabilities with the Laplace correction")->group(g);
+  const std::string h = "SVM, k-NN, naive Bayes (--model svm, knn, naive-bayes; docs/learners.md)";
+  cmd->add_option("--kernel", o.kernel, "SVM kernel: linear, poly, rbf (default rbf)")
+      ->check(CLI::IsMember({"linear", "poly", "rbf"}))->group(h);
+  cmd->add_option("--C", o.C, "SVM cost of a margin violation (default 1)")->check(positive_number())->group(h);
+  cmd->add_option("--gamma", o.gamma, "SVM γ of the poly and rbf kernels (default 0: 1/features)")
+      ->check(non_negative_number())->group(h);
+  cmd->add_option("--degree", o.degree, "SVM poly kernel degree (default 3)")->check(CLI::Range(1, 10))->group(h);
+  cmd->add_option("--coef0", o.coef0, "SVM poly kernel constant (default 0)")->group(h);
+  cmd->add_option("--k", o.k, "k-NN: neighbours that vote (default 5)")->check(CLI::Range(1, 1 << 30))->group(h);
+  cmd->add_option("--weights", o.weights, "k-NN votes: uniform, distance (1/distance) (default uniform)")
+      ->check(CLI::IsMember({"uniform", "distance"}))->group(h);
+  cmd->add_option("--metric", o.metric, "k-NN distance: euclidean, gain-ratio (features weighted by gain ratio)")
+      ->check(CLI::IsMember({"euclidean", "gain-ratio"}))->group(h);
+  cmd->add_option("--numeric", o.numeric, "Naive Bayes numeric features: gaussian, kernel, discretize (default gaussian)")
+      ->check(CLI::IsMember({"gaussian", "kernel", "discretize"}))->group(h);
+  cmd->add_option("--alpha", o.alpha, "Naive Bayes count smoothing (default 1)")->check(positive_number())->group(h);
 }
 
 namespace {
-// Sends the tree-learner options given on the command line to the learner under its keys, and
+// Sends the learner options given on the command line to the learner under its keys, and
 // refuses the options the chosen model does not take, by name.
 void finish_learner_options(TrainOptions& o) {
   const std::string& kind = o.spec.model.name;
@@ -181,18 +197,21 @@ void finish_learner_options(TrainOptions& o) {
   const std::pair<const char*, const char*> learner_opts[] = {
       {"--trees", "trees"},       {"--max-depth", "max_depth"}, {"--max-features", "max_features"},
       {"--min-leaf", "min_samples_leaf"}, {"--criterion", "criterion"}, {"--steps", "steps"},
-      {"--preset", "preset"},     {"--laplace", "laplace"}};
+      {"--preset", "preset"},     {"--laplace", "laplace"},     {"--kernel", "kernel"},
+      {"--C", "C"},               {"--gamma", "gamma"},         {"--degree", "degree"},
+      {"--coef0", "coef0"},       {"--k", "k"},                 {"--weights", "weights"},
+      {"--metric", "metric"},     {"--numeric", "numeric"},     {"--alpha", "alpha"}};
   if (!learner) {
     for (const auto& [flag, key] : learner_opts)
       if (given(flag))
-        throw pipeline::UsageError(std::string(flag) + " is an option of the tree learners, not of the network '" + kind +
-                                   "' (--model tree, random-forest, ...)");
+        throw pipeline::UsageError(std::string(flag) + " is an option of the learners, not of the network '" + kind +
+                                   "' (--model tree, random-forest, svm, knn, ...)");
     return;
   }
   for (const char* flag : {"--hidden", "--activation", "--init", "--loss", "--optimizer", "--lr", "--momentum",
                            "--weight-decay", "--schedule", "--epochs", "--batch-size", "--validation", "--patience"})
     if (given(flag))
-      throw pipeline::UsageError(std::string(flag) + " is an option of the networks; the tree learner '" + kind +
+      throw pipeline::UsageError(std::string(flag) + " is an option of the networks; the learner '" + kind +
                                  "' does not take it");
   const nlohmann::json defaults = learners::default_options(kind);
   nlohmann::json& opts = o.spec.learner_options;
@@ -210,6 +229,16 @@ void finish_learner_options(TrainOptions& o) {
     else if (k == "max_features") opts[k] = o.max_features;
     else if (k == "min_samples_leaf") opts[k] = o.min_leaf;
     else if (k == "steps") opts[k] = o.steps;
+    else if (k == "kernel") opts[k] = o.kernel;
+    else if (k == "weights") opts[k] = o.weights;
+    else if (k == "metric") opts[k] = o.metric;
+    else if (k == "numeric") opts[k] = o.numeric;
+    else if (k == "degree") opts[k] = o.degree;
+    else if (k == "k") opts[k] = o.k;
+    else if (k == "C") opts[k] = o.C;
+    else if (k == "gamma") opts[k] = o.gamma;
+    else if (k == "coef0") opts[k] = o.coef0;
+    else if (k == "alpha") opts[k] = o.alpha;
   }
 }
 }  // namespace

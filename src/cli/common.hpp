@@ -41,11 +41,15 @@ struct TrainOptions {
   int trees = 0, max_depth = 0, max_features = 0, min_leaf = 0, steps = 0;
   std::string criterion, preset;
   bool laplace = false;
+  // svm, knn, naive-bayes (docs/learners.md), under the same rule.
+  std::string kernel, weights, metric, numeric;
+  int degree = 0, k = 0;
+  double C = 0, gamma = 0, coef0 = 0, alpha = 0;
   CLI::App* cmd = nullptr;  // set by add_train_options: which options were given
 };
 void add_train_options(CLI::App* cmd, TrainOptions& o);
 // Turns the strings into the spec (throws pipeline::UsageError with the option's name). With a
-// tree learner as --model, a network option (--hidden, --lr, ...) or a learner option the kind
+// learner as --model, a network option (--hidden, --lr, ...) or a learner option the kind
 // does not take is a UsageError naming it; with a network, so is any learner option.
 void finish_train_options(TrainOptions& o);
 

@@ -3,12 +3,23 @@
 #include <cmath>
 
 #include "backprop/learners/ensemble.hpp"
+#include "backprop/learners/knn.hpp"
+#include "backprop/learners/naive_bayes.hpp"
+#include "backprop/learners/svm.hpp"
 #include "backprop/learners/xgboost.hpp"
 
 namespace bp::learners {
 
 Tensor Learner::predict_proba_at(const MatrixView&, int) const {
   throw LearnerError(kind() + " has no boosting steps to choose from");
+}
+
+Tensor Learner::decision_function(const MatrixView& X) const {
+  const Tensor p = predict_proba(X);
+  if (p.ndim() != 2 || p.dim(1) != 2) throw LearnerError(kind() + ": a decision function is defined for two classes only");
+  Tensor s({p.dim(0)});
+  for (int64_t i = 0; i < p.dim(0); ++i) s[i] = p[i * 2 + 1];
+  return s;
 }
 
 namespace {
@@ -53,8 +64,15 @@ json defaults(const std::string& kind) {
     d = {{"trees", 300},         {"max_depth", 6},        {"eta", 0.3},    {"tree_method", "hist"},
          {"subsample", 1.0},     {"colsample_bytree", 1.0}, {"min_child_weight", 1.0}, {"lambda", 1.0},
          {"seed", 0},            {"threads", 0}};
+  } else if (kind == "svm") {
+    d = svm_default_options();
+  } else if (kind == "knn") {
+    d = knn_default_options();
+  } else if (kind == "naive-bayes") {
+    d = naive_bayes_default_options();
   } else {
-    throw LearnerError("unknown learner '" + kind + "' (expected tree, bagged-trees, random-forest, boosted-trees, boosted-stumps or xgboost)");
+    throw LearnerError("unknown learner '" + kind +
+                       "' (expected tree, bagged-trees, random-forest, boosted-trees, boosted-stumps, xgboost, svm, knn or naive-bayes)");
   }
   return d;
 }
@@ -508,7 +526,9 @@ class XgbLearner : public LearnerBase {
 
 }  // namespace
 
-std::vector<std::string> learner_kinds() { return {"tree", "bagged-trees", "random-forest", "boosted-trees", "boosted-stumps", "xgboost"}; }
+std::vector<std::string> learner_kinds() {
+  return {"tree", "bagged-trees", "random-forest", "boosted-trees", "boosted-stumps", "xgboost", "svm", "knn", "naive-bayes"};
+}
 
 json default_options(const std::string& kind) { return complete(kind, json::object()); }
 
@@ -517,6 +537,9 @@ std::unique_ptr<Learner> make_learner(const std::string& kind, const json& given
   if (kind == "tree") return std::make_unique<TreeLearner>(std::move(o));
   if (kind == "bagged-trees" || kind == "random-forest") return std::make_unique<ForestLearner>(kind, std::move(o));
   if (kind == "boosted-trees" || kind == "boosted-stumps") return std::make_unique<BoostLearner>(kind, std::move(o));
+  if (kind == "svm") return make_svm_learner(std::move(o));
+  if (kind == "knn") return make_knn_learner(std::move(o));
+  if (kind == "naive-bayes") return make_naive_bayes_learner(std::move(o));
   return std::make_unique<XgbLearner>(std::move(o));
 }
 
@@ -531,6 +554,9 @@ std::unique_ptr<Learner> load_learner(const json& meta, const FlatArrays& arrays
   if (!meta.is_object() || !meta.contains("kind") || !meta["kind"].is_string() || !meta.contains("options"))
     throw LearnerError("corrupt model: no learner kind or options");
   const std::string kind = meta["kind"];
+  if (kind == "svm") return load_svm_learner(meta, arrays);
+  if (kind == "knn") return load_knn_learner(meta, arrays);
+  if (kind == "naive-bayes") return load_naive_bayes_learner(meta, arrays);
   auto l = make_learner(kind, meta["options"]);
   if (auto* t = dynamic_cast<TreeLearner*>(l.get())) t->load(meta, arrays);
   else if (auto* f = dynamic_cast<ForestLearner*>(l.get())) f->load(meta, arrays);
@@ -538,6 +564,17 @@ std::unique_ptr<Learner> load_learner(const json& meta, const FlatArrays& arrays
   else dynamic_cast<XgbLearner*>(l.get())->load(meta);
   return l;
 }
+
+json stored_meta(const std::string& kind, const json& options, int n_features, int n_classes, const std::vector<int>& categories) {
+  return base_meta(kind, options, n_features, n_classes, categories);
+}
+
+StoredShape read_stored_meta(const json& meta) {
+  const MetaCommon c = read_meta(meta);
+  return {c.d, c.K, c.cats};
+}
+
+const Tensor& stored_array(const FlatArrays& arrays, const std::string& name) { return array(arrays, name); }
 
 std::unique_ptr<Learner> learner_from_json(const json& j) {
   if (!j.is_object()) throw LearnerError("corrupt model: not a JSON object");

@@ -1,6 +1,7 @@
-// The common interface of the tree learners: fit on a matrix + labels + weights, probabilities
-// out, snapshots of the boosted ones, and a storage form for model files (a small JSON header
-// plus named flat float32 arrays, or one JSON document). docs/trees.md lists the kinds and options.
+// The common interface of the learners (trees and their ensembles, XGBoost, SVM, k-NN, naive
+// Bayes): fit on a matrix + labels + weights, probabilities out, snapshots of the boosted ones,
+// and a storage form for model files (a small JSON header plus named flat float32 arrays, or one
+// JSON document). docs/trees.md and docs/learners.md list the kinds and options.
 //
 //   auto m = make_learner("random-forest", {{"trees", 1024}, {"max_features", 8}});
 //   m->fit(train);                      // TrainSet: X (n, d), y, optional w, K, feature kinds
@@ -29,7 +30,8 @@ struct Stored {
 class Learner {
  public:
   virtual ~Learner() = default;
-  // "tree", "bagged-trees", "random-forest", "boosted-trees", "boosted-stumps", "xgboost"
+  // "tree", "bagged-trees", "random-forest", "boosted-trees", "boosted-stumps", "xgboost",
+  // "svm", "knn", "naive-bayes"
   virtual std::string kind() const = 0;
   // The options as given, completed with their defaults (what make_learner accepts).
   virtual const nlohmann::json& options() const = 0;
@@ -37,6 +39,10 @@ class Learner {
   virtual bool fitted() const = 0;
   // (rows, K) class probabilities.
   virtual Tensor predict_proba(const MatrixView& X) const = 0;
+  // Two classes: (rows) the learner's raw score, larger = more likely class 1 — what Platt and
+  // isotonic calibration are fitted on. An SVM's decision value; by default P(class 1).
+  // More than two classes: a LearnerError.
+  virtual Tensor decision_function(const MatrixView& X) const;
   // Boosted learners: the model after its first `steps` steps (0 = all); steps() is how many
   // were fitted (boosting may stop early). Other learners have steps() = 0 and throw here.
   virtual int steps() const { return 0; }
@@ -61,5 +67,17 @@ nlohmann::json default_options(const std::string& kind);
 // From save()'s output, or from to_json()'s; validated.
 std::unique_ptr<Learner> load_learner(const nlohmann::json& meta, const FlatArrays& arrays);
 std::unique_ptr<Learner> learner_from_json(const nlohmann::json& j);
+
+// For the learners defined in their own files (svm.cpp, knn.cpp, naive_bayes.cpp): the fields
+// every stored meta has ({format, kind, options, n_features, n_classes, categories}), their
+// check, and a named array (missing = LearnerError).
+nlohmann::json stored_meta(const std::string& kind, const nlohmann::json& options, int n_features, int n_classes,
+                           const std::vector<int>& categories);
+struct StoredShape {
+  int n_features = 0, n_classes = 0;
+  std::vector<int> categories;  // (n_features)
+};
+StoredShape read_stored_meta(const nlohmann::json& meta);
+const Tensor& stored_array(const FlatArrays& arrays, const std::string& name);
 
 }  // namespace bp::learners

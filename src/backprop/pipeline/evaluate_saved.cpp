@@ -85,7 +85,7 @@ EvaluateResult evaluate_saved_model(const EvaluateOptions& o) {
       calib_info = {{"fitted_on", "held-out part of the evaluated rows"}, {"rows", fit_on.size()}};
     }
     const std::vector<int> labels(fit_on.labels.begin(), fit_on.labels.end());
-    cal = eval::make_calibrator(o.calibrate, positive_scores(mf, fit_on.x), labels);
+    cal = eval::make_calibrator(o.calibrate, calibration_scores(mf, fit_on.x), labels);
     if (!o.save_calibrated.empty()) {
       mf.info.calibrator = cal->to_json();
       io::save_model(o.save_calibrated, mf);
@@ -96,8 +96,7 @@ EvaluateResult evaluate_saved_model(const EvaluateOptions& o) {
   r.evaluation = evaluate(mf, mf.info.task, mf.info.class_names, d, train::Loss::Auto, cal.get());
   if (!calib_info.is_null()) r.evaluation["calibration_fit"] = calib_info;
   if (!o.reliability_plot.empty() || !o.roc_plot.empty()) {
-    std::vector<double> p = positive_scores(mf, d.x);
-    if (cal) p = cal->apply(p);
+    std::vector<double> p = cal ? cal->apply(calibration_scores(mf, d.x)) : positive_scores(mf, d.x);
     const std::vector<int> labels(d.labels.begin(), d.labels.end());
     if (!o.reliability_plot.empty()) eval::plot_reliability_diagram(o.reliability_plot, p, labels);
     if (!o.roc_plot.empty()) eval::plot_roc_curve(o.roc_plot, p, labels);

@@ -7,8 +7,8 @@ namespace bp::pipeline {
 Tensor ModelRef::predict(Task task, const Tensor& x) const {
   if (net_) return train::predict(*net_, task, x);
   if (!learner_) throw std::logic_error("ModelRef: no model");
-  if (task == Task::Regression) throw std::invalid_argument("the tree learners are classifiers: no regression");
-  if (x.ndim() != 2) throw std::invalid_argument("a tree learner predicts from a matrix (rows, features), not " + shape_str(x.shape()));
+  if (task == Task::Regression) throw std::invalid_argument("the learners are classifiers: no regression");
+  if (x.ndim() != 2) throw std::invalid_argument("a learner predicts from a matrix (rows, features), not " + shape_str(x.shape()));
   const Tensor p = learner_->predict_proba(learners::MatrixView{x.data(), x.dim(0), x.dim(1)});
   if (task != Task::Binary) return p;
   // The networks' binary form: one column, P(class 1) (the positive class).

@@ -16,6 +16,7 @@
 #include "backprop/pipeline/model_data.hpp"
 #include "backprop/pipeline/onnx_files.hpp"
 #include "backprop/pipeline/outputs.hpp"
+#include "backprop/pipeline/report.hpp"
 #include "backprop/train/fit.hpp"
 #include "backprop/util/atomic_file.hpp"
 
@@ -77,6 +78,9 @@ PredictResult predict_to_csv(const PredictOptions& o) {
   const Tensor out = ModelRef(mf).predict(mf.info.task, x);
   std::unique_ptr<eval::Calibrator> cal;
   if (!mf.info.calibrator.is_null()) cal = eval::calibrator_from_json(mf.info.calibrator);
+  // A learner's calibrator takes its raw score (an SVM's decision value), not the probability.
+  std::vector<double> raw;
+  if (cal && mf.learner && mf.info.task == Task::Binary) raw = calibration_scores(ModelRef(mf), x);
 
   std::string csv;
   char buf[32];
@@ -100,7 +104,7 @@ PredictResult predict_to_csv(const PredictOptions& o) {
     std::vector<double> p(static_cast<size_t>(k));
     for (int64_t i = 0; i < n; ++i) {
       if (mf.info.task == Task::Binary) {
-        double pos = out[i];
+        double pos = raw.empty() ? out[i] : raw[static_cast<size_t>(i)];
         if (cal) pos = cal->apply(pos);
         p = {1 - pos, pos};
       } else {

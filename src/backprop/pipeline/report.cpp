@@ -135,6 +135,14 @@ std::vector<double> positive_scores(ModelRef model, const Tensor& x) {
   return std::vector<double>(p.data(), p.data() + p.numel());
 }
 
+std::vector<double> calibration_scores(ModelRef model, const Tensor& x) {
+  const learners::Learner* l = model.learner();
+  if (!l) return positive_scores(model, x);
+  if (x.ndim() != 2) throw std::invalid_argument("a learner scores a matrix (rows, features), not " + shape_str(x.shape()));
+  const Tensor s = l->decision_function(learners::MatrixView{x.data(), x.dim(0), x.dim(1)});
+  return std::vector<double>(s.data(), s.data() + s.numel());
+}
+
 nlohmann::json evaluate(ModelRef model, Task task, const std::vector<std::string>& class_names, const data::Dataset& d,
                         train::Loss loss, const eval::Calibrator* calibrator) {
   if (d.size() == 0) throw std::invalid_argument("cannot evaluate on an empty data set");
@@ -179,7 +187,7 @@ nlohmann::json evaluate(ModelRef model, Task task, const std::vector<std::string
   std::vector<double> probs;
   if (task == Task::Binary) {
     std::vector<double> pos(out.data(), out.data() + out.numel());
-    if (calibrator) pos = calibrator->apply(pos);
+    if (calibrator) pos = calibrator->apply(model.learner() ? calibration_scores(model, d.x) : pos);
     for (double p : pos) {
       probs.push_back(1 - p);
       probs.push_back(p);

@@ -33,8 +33,8 @@ std::string describe_training(const nlohmann::json& report);
 //   eight metrics of Caruana & Niculescu-Mizil (ACC FSC LFT ROC APR BEP RMS MXE), multi-class
 //   the one-vs-rest ROC area per class;
 //   regression: loss, RMSE, MAE, R².
-// With a calibrator (binary only), the positive-class probabilities go through it first.
-// A tree learner's "loss" is the log loss of its probabilities (`loss` applies to networks).
+// With a calibrator (binary only), the model's calibration_scores go through it first.
+// A learner's "loss" is the log loss of its probabilities (`loss` applies to networks).
 nlohmann::json evaluate(ModelRef model, Task task, const std::vector<std::string>& class_names,
                         const data::Dataset& d, train::Loss loss, const eval::Calibrator* calibrator = nullptr);
 std::string format_evaluation(const nlohmann::json& ev);
@@ -44,5 +44,9 @@ void write_report(const std::string& path, const nlohmann::json& report);
 
 // P(positive) of each row for a binary model (column 0 of train::predict).
 std::vector<double> positive_scores(ModelRef model, const Tensor& x);
+// What a calibrator of a binary model is fitted on and applied to: a learner's raw score
+// (Learner::decision_function: an SVM's decision value; P(positive) for the others), a
+// network's P(positive). Fitting and applying must both use this.
+std::vector<double> calibration_scores(ModelRef model, const Tensor& x);
 
 }  // namespace bp::pipeline

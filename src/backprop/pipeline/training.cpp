@@ -79,7 +79,7 @@ namespace {
 Trained train_learner(const TrainSpec& spec, const data::Dataset& d) {
   if (!d.is_classification())
     throw UsageError("--model " + spec.model.name +
-                     ": trees here are classifiers, and this target is numeric (a regression task); use a network, "
+                     ": the learners are classifiers, and this target is numeric (a regression task); use a network, "
                      "or --task binary/multiclass");
   Trained out;
   out.task = d.task;
@@ -92,13 +92,19 @@ Trained train_learner(const TrainSpec& spec, const data::Dataset& d) {
   } catch (const learners::LearnerError& e) {
     throw UsageError(std::string("--model ") + spec.model.name + ": " + e.what());
   }
-  if (d.x.ndim() != 2) throw UsageError("--model " + spec.model.name + ": the tree learners take tables, not images");
+  if (d.x.ndim() != 2) throw UsageError("--model " + spec.model.name + ": the learners take tables, not images");
   learners::TrainSet ts;
   ts.X = learners::MatrixView{d.x.data(), d.x.dim(0), d.x.dim(1)};
   ts.y = d.labels.data();
   ts.n_classes = d.task == Task::Binary ? 2 : d.num_classes();
   const auto t0 = std::chrono::steady_clock::now();
-  out.learner->fit(ts);
+  // What a fit refuses (k above the training rows, one class only for an SVM, ...) is the
+  // options' misfit with this data: a usage error naming the learner.
+  try {
+    out.learner->fit(ts);
+  } catch (const learners::LearnerError& e) {
+    throw UsageError(std::string("--model ") + spec.model.name + ": " + e.what());
+  }
   out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return out;
 }

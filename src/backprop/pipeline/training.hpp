@@ -16,7 +16,7 @@ namespace bp::pipeline {
 
 struct TrainSpec {
   nn::ModelSpec model;                  // name, hidden sizes, activations, seed; shapes come from the data
-  // When model.name is a tree learner's kind (is_learner_kind): its options (keys as in
+  // When model.name is a learner's kind (is_learner_kind): its options (keys as in
   // learners::default_options; the rest are the defaults; "seed" defaults to model.seed).
   // The optimizer and fit settings do not apply to learners.
   nlohmann::json learner_options = nlohmann::json::object();
@@ -50,7 +50,7 @@ struct TrainingPlan {
 // explicit epochs are kept as they are (with the spec's validation and patience).
 TrainingPlan training_plan(const TrainSpec& spec, int64_t rows);
 
-// Whether `name` is a tree learner's kind (learners::learner_kinds()) rather than a network's.
+// Whether `name` is a learner's kind (learners::learner_kinds()) rather than a network's.
 bool is_learner_kind(const std::string& name);
 
 // How often a checkpoint is written (`--checkpoint-every N[s|epochs|steps]`; a bare N is
@@ -78,7 +78,7 @@ struct Checkpointing {
   const Checkpoint* resume = nullptr;
 };
 
-// A network (`model`) or a tree learner (`learner`): exactly one is set.
+// A network (`model`) or a learner (`learner`): exactly one is set.
 struct Trained {
   std::unique_ptr<nn::Module> model;  // outputs in the target's own units (regression)
   std::unique_ptr<learners::Learner> learner;

@@ -23,7 +23,7 @@ TuneResult tune(const TuneOptions& o, const TuneObserver& observer) {
   if (o.folds == 1 || o.folds < 0) throw UsageError("--folds must be 0 (a tuning set) or at least 2");
   if (is_learner_kind(o.spec.model.name))
     throw UsageError("--model " + o.spec.model.name + ": tune chooses a network's learning rate and hidden sizes; "
-                     "train the tree learners with `backprop train` (their options: docs/trees.md)");
+                     "train the learners with `backprop train` (their options: docs/trees.md, docs/learners.md)");
   if (o.lrs.empty()) throw UsageError("--lrs: give at least one learning rate");
   for (double lr : o.lrs)
     if (!std::isfinite(lr) || lr <= 0) throw UsageError("--lrs: learning rates must be positive numbers");

@@ -1,0 +1,45 @@
+// Features as plain numbers for the kernel and distance learners (svm, knn): a numeric column
+// stays one column (optionally standardized, optionally weighted), a categorical column of c
+// codes becomes c one-hot columns. Missing values (NaN) have no place in a kernel or a distance:
+// they are a LearnerError naming the row and feature, as is a code outside 0..c−1.
+// Also the option readers these learners share.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "backprop/learners/tree.hpp"
+
+namespace bp::learners {
+
+struct DenseEncoding {
+  std::vector<int> categories;  // (d) 0 = numeric, c > 0 = categorical with codes 0..c−1
+  std::vector<float> shift;     // (d) numeric: x ↦ (x − shift)·scale; categorical: unused (0)
+  std::vector<float> scale;     // (d) numeric: see shift; categorical: the value of a one-hot 1
+
+  int64_t n_features() const { return static_cast<int64_t>(categories.size()); }
+  int64_t width() const;
+  // (rows, width) row-major. `who` prefixes the error ("knn: row 3, feature 2 is missing (NaN)").
+  std::vector<float> encode(const MatrixView& X, const std::string& who) const;
+  // Identity shift/scale, or with `standardize` the training mean and 1/(population standard
+  // deviation) of each numeric feature (1 when the feature is constant). A numeric feature whose
+  // training values are all 0 or 1 — an indicator, as the pipeline one-hot codes a category — is
+  // left as it is, as the pipeline's own standardization leaves it.
+  static DenseEncoding fit(const TrainSet& t, bool standardize);
+  // Throws a LearnerError if the sizes disagree or a value is not finite.
+  void validate(const std::string& who) const;
+};
+
+// Option readers: the value of key k, checked to lie in [lo, hi] (a LearnerError naming it).
+int option_int(const nlohmann::json& o, const char* k, int64_t lo, int64_t hi, const std::string& kind);
+double option_num(const nlohmann::json& o, const char* k, double lo, double hi, const std::string& kind);
+std::string option_choice(const nlohmann::json& o, const char* k, const std::vector<std::string>& allowed, const std::string& kind);
+
+// The labels must be in range and every weight 1 (or w null): the svm and knn learners take no
+// sample weights. Throws a LearnerError naming the learner.
+void require_unweighted(const TrainSet& t, const std::string& who);
+
+}  // namespace bp::learners
