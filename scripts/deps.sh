@@ -3,7 +3,7 @@
 # skipping the ones already present. Runs apt-get as root, through sudo when needed.
 set -e
 PKGS="build-essential cmake pkg-config libopenblas-dev libopenblas-pthread-dev zlib1g-dev nlohmann-json3-dev libcli11-dev \
-libcairo2-dev libgtest-dev dataset-fashion-mnist libxgboost-dev"
+libcairo2-dev libgtest-dev dataset-fashion-mnist libxgboost-dev libopenmpi-dev openmpi-bin"
 missing=""
 for p in $PKGS; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

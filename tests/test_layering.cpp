@@ -50,8 +50,11 @@ const Table& allowed() {
       // tree learner, and loading rebuilds and validates either (learners/ stands lower: no cycle)
       {"io", with(nn_up, {"data", "eval", "learners"})},
       {"learners", with(backend_up, {"data", "eval"})},
-      {"pipeline", with(optim_up, {"train", "data", "eval", "io", "learners"})},
-      {"cli", with(optim_up, {"train", "data", "eval", "io", "learners", "pipeline"})},
+      // dist: training on several processes over MPI; it implements train's GradientSync and
+      // runs its own loop (asynchronous SGD) over train's batches and losses
+      {"dist", with(optim_up, {"train", "data", "eval"})},
+      {"pipeline", with(optim_up, {"train", "data", "eval", "io", "learners", "dist"})},
+      {"cli", with(optim_up, {"train", "data", "eval", "io", "learners", "pipeline", "dist"})},
   };
   return t;
 }

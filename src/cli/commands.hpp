@@ -3,7 +3,9 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <exception>
 #include <functional>
+#include <string>
 
 namespace bp::cli {
 
@@ -15,5 +17,10 @@ Runner add_predict(CLI::App& app);
 Runner add_tune(CLI::App& app);
 Runner add_study(CLI::App& app);
 Runner add_sample(CLI::App& app);
+
+// Prints a failure once ("backprop: error: " + prefix + its message) and returns the exit code
+// of its type (main.cpp, "Exit codes"). main() calls it for every subcommand; a distributed
+// train calls it itself before ending the other ranks (prefix "rank R: " on ranks other than 0).
+int report_error(std::exception_ptr error, const std::string& prefix = "");
 
 }  // namespace bp::cli

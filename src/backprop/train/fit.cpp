@@ -182,9 +182,18 @@ FitResult fit(nn::Module& model, Task task, const Tensor& x, const Targets& y, o
   if (o.batch_size < 0) throw std::invalid_argument("batch size must be >= 0 (0 = full batch)");
   const bool has_val = val_x && val_y && val_x->dim(0) > 0;
   Batches batches(n, o.batch_size, o.seed);
+  GradientSync* sync = o.sync;
+  if (sync && batches.batch_size() < sync->size())
+    throw std::invalid_argument("data-parallel training on " + std::to_string(sync->size()) +
+                                " processes needs a global batch of at least as many rows; the batch is " +
+                                std::to_string(batches.batch_size()) + " (--batch-size)");
+  // The sync averages the ranks' mean gradients; a summed loss would need them added instead.
+  if (sync && o.loss == Loss::SSE)
+    throw std::invalid_argument("the sse loss sums over the batch, and data-parallel training averages over it: use mse");
   auto schedule = optim::make_schedule(o.schedule, o.epochs);
   const float base_lr = opt.lr();
   std::vector<Var> params = model.parameters();
+  if (sync) sync->broadcast(opt.flat().value_data(), opt.flat().size);
 
   FitResult r;
   double best = std::numeric_limits<double>::infinity();
@@ -199,15 +208,41 @@ FitResult fit(nn::Module& model, Task task, const Tensor& x, const Targets& y, o
     int64_t ok = 0, done = 0;  // examples seen this epoch
     for (auto rows = batches.next(); !rows.empty(); rows = batches.next()) {
       const auto b = static_cast<int64_t>(rows.size());
+      auto diverged = [&](double lv) {
+        return DivergenceError("training diverged: loss is " + std::to_string(lv) + " in epoch " +
+                               std::to_string(e + 1) + " (try a smaller learning rate)");
+      };
+      if (sync) {
+        // This rank's slice of the global batch; the loss total and correct count are summed over
+        // the ranks with the gradient, so every rank sees (and checks) the global batch's loss.
+        const auto [lo, hi] = shard_of(b, sync->rank(), sync->size());
+        double stats[2] = {0, 0};
+        opt.zero_grad();
+        if (hi > lo) {  // the last batch of an epoch may have fewer rows than ranks
+          Var xb(gather_rows(x, rows.data() + lo, hi - lo));
+          Targets yb = y.gather(rows.data() + lo, hi - lo);
+          Var out = model.forward(xb);
+          Var loss = task_loss(task, o.loss, out, yb);
+          stats[0] = loss.item() * static_cast<double>(hi - lo);
+          if (task != Task::Regression) stats[1] = static_cast<double>(correct(task, out.value(), yb.classes));
+          if (std::isfinite(stats[0])) loss.backward();
+        }
+        sync->reduce(opt.flat().grad_data(), opt.flat().size, hi - lo, b, stats, 2);
+        if (!std::isfinite(stats[0])) throw diverged(stats[0] / static_cast<double>(b));
+        opt.step();
+        total += stats[0];
+        ok += static_cast<int64_t>(stats[1]);
+        done += b;
+        if (o.on_batch) o.on_batch(done, n, total / static_cast<double>(done));
+        continue;
+      }
       Var xb(batches.whole() ? x : gather_rows(x, rows.data(), b));
       Targets yb = batches.whole() ? y : y.gather(rows.data(), b);
       opt.zero_grad();
       Var out = model.forward(xb);
       Var loss = task_loss(task, o.loss, out, yb);
       const double lv = loss.item();
-      if (!std::isfinite(lv))
-        throw DivergenceError("training diverged: loss is " + std::to_string(lv) + " in epoch " +
-                              std::to_string(e + 1) + " (try a smaller learning rate)");
+      if (!std::isfinite(lv)) throw diverged(lv);
       loss.backward();
       opt.step();
       total += lv * static_cast<double>(b);
