@@ -109,6 +109,20 @@ int main(int argc, char** argv) {
     }
     return true;
   };
+  // The all-reduce alone, both ranks ready: the model's gradient reduced `steps` times after a
+  // barrier-like first call; the median call is the communication's own cost, apart from
+  // waiting for a rank the machine's load held back during training.
+  std::vector<double> alone_ms;
+  if (sync) {
+    std::vector<float> g(static_cast<size_t>(params), 1.f);
+    double stats[2] = {0, 0};
+    for (int i = 0; i <= steps; ++i) {
+      const double before = reduce_seconds;
+      sync->reduce(g.data(), params, 64, 64 * size, stats, 2);
+      if (i > 0) alone_ms.push_back(1e3 * (reduce_seconds - before));
+    }
+    reduce_seconds = 0;
+  }
   const train::FitResult r = train::fit(*net, Task::Multiclass, x, y, opt, fo);
   const double cpu = cpu_seconds() - cpu_first_epoch_end;
   const double timed_samples = static_cast<double>(rows) * (epochs - 1);
@@ -122,6 +136,7 @@ int main(int argc, char** argv) {
     std::printf("RESULT reduce_ms_per_step %.3f\n",
                 1e3 * (reduce_seconds - reduce_first_epoch_end) / (static_cast<double>(steps) * (epochs - 1)));
     std::printf("RESULT params %lld\n", static_cast<long long>(params));
+    if (!alone_ms.empty()) std::printf("RESULT reduce_alone_ms %.3f\n", median(alone_ms));
   }
   std::fflush(stdout);
   std::printf("RESULT cpu_s_per_1000_rank%d %.4f\n", rank, 1e3 * cpu / timed_samples);

@@ -6,7 +6,8 @@
 #   P=1 x 2 threads    one process, two threads
 # and prints the medians: samples/s (wall), CPU seconds per 1000 samples (all ranks' user +
 # system time added), the all-reduce's milliseconds per step (rank 0, waiting included), and
-# the load average before and after.
+# the load average before and after. "alone": the all-reduce of the model's gradient timed by
+# itself (both ranks ready), its cost apart from waiting for a rank the load held back.
 # Usage: sh scripts/bench_dist.sh [REPEATS (default 3)] [MODELS (default "mlp lenet5")]
 # Environment: NO_BUILD=1, BENCH_BUILD=DIR (an existing build folder), STEPS (per epoch, default 20).
 #
@@ -80,9 +81,12 @@ summary() {  # FILE LABEL
     /^# bench_dist/ { run++ }
     $1 == "RESULT" && $2 == "samples_per_s" { sps[++ns] = $3 }
     $1 == "RESULT" && $2 == "reduce_ms_per_step" { red[++nr] = $3 }
+    $1 == "RESULT" && $2 == "reduce_alone_ms" { alone[++na] = $3 }
     $1 == "RESULT" && $2 ~ /^cpu_s_per_1000_rank/ { cpu[run] += $3 }
     END { for (r = 1; r <= run; r++) c[r] = cpu[r]
-          printf "%-16s %10.0f samples/s   %8.3f CPU s/1000 samples   %7.3f ms/step in all-reduce\n", label, med(sps, ns), med(c, run), med(red, nr) }' "$1"
+          printf "%-16s %10.0f samples/s   %8.3f CPU s/1000 samples   %7.3f ms/step in all-reduce", label, med(sps, ns), med(c, run), med(red, nr)
+          if (na) printf " (%.3f ms alone)", med(alone, na)
+          printf "\n" }' "$1"
 }
 for model in $MODELS; do
   echo "## $model ($(awk '$2 == "params" { print $3; exit }' "$OUT/$model.p1t1") parameters), global batch 128, medians of $REPEATS runs"

@@ -15,6 +15,7 @@
 #include <chrono>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "backprop/dist/dist.hpp"
@@ -22,6 +23,20 @@
 namespace bp::dist {
 
 namespace {
+
+// Waits for a non-blocking call: MPI_Test in a loop for about 50 µs (the latency of a transfer
+// between idle ranks), then with 50 µs sleeps between the tests. A blocking MPI call would spin
+// the whole time (Open MPI polls), taking the CPU from the rank being waited for when the
+// ranks share cores: measured on this 2-core machine under load, docs/distributed.md.
+void wait_for(MPI_Request& req) {
+  int done = 0;
+  const auto t0 = std::chrono::steady_clock::now();
+  while (!done) {
+    MPI_Test(&req, &done, MPI_STATUS_IGNORE);
+    if (!done && std::chrono::steady_clock::now() - t0 > std::chrono::microseconds(500))
+      std::this_thread::sleep_for(std::chrono::microseconds(50));
+  }
+}
 
 class AllreduceSync final : public train::GradientSync {
  public:
@@ -46,7 +61,9 @@ class AllreduceSync final : public train::GradientSync {
     std::vector<double> mine(static_cast<size_t>(w)), all(static_cast<size_t>(w) * P);
     mine[0] = static_cast<double>(rows);
     for (int i = 0; i < count; ++i) mine[1 + i] = stats[i];
-    MPI_Allgather(mine.data(), w, MPI_DOUBLE, all.data(), w, MPI_DOUBLE, comm_);
+    MPI_Request req;
+    MPI_Iallgather(mine.data(), w, MPI_DOUBLE, all.data(), w, MPI_DOUBLE, comm_, &req);
+    wait_for(req);
     std::vector<double> weight(static_cast<size_t>(P));
     int64_t total_rows = 0;
     for (int r = 0; r < P; ++r) {
@@ -74,8 +91,9 @@ class AllreduceSync final : public train::GradientSync {
         rdispl[j] = static_cast<int>(len * j);
       }
       recv_.resize(static_cast<size_t>(len * P));
-      MPI_Alltoallv(g + s, scount.data(), sdispl.data(), MPI_FLOAT, recv_.data(), rcount.data(), rdispl.data(),
-                    MPI_FLOAT, comm_);
+      MPI_Ialltoallv(g + s, scount.data(), sdispl.data(), MPI_FLOAT, recv_.data(), rcount.data(), rdispl.data(),
+                     MPI_FLOAT, comm_, &req);
+      wait_for(req);
       // Every element's sum runs over r = 0, 1, …, P−1 in that order (the loops only interleave
       // the elements, which are independent).
       acc_.assign(static_cast<size_t>(len), 0.0);
@@ -86,7 +104,8 @@ class AllreduceSync final : public train::GradientSync {
       }
       float* out = g + s + bound(rank_);
       for (int64_t k = 0; k < len; ++k) out[k] = static_cast<float>(acc_[k]);
-      MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, g + s, scount.data(), sdispl.data(), MPI_FLOAT, comm_);
+      MPI_Iallgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, g + s, scount.data(), sdispl.data(), MPI_FLOAT, comm_, &req);
+      wait_for(req);
     }
     if (o_.seconds) *o_.seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   }
