@@ -35,20 +35,27 @@ def main():
         print(__doc__)
         return 2
     for name, n, tc in models:
-        print(f"### {name}: {n:,} parameters ({4 * n / 1e6:.2f} MB of gradient), {tc * 1e3:.1f} ms per step of 128 rows on one thread")
+        print(f"- {name}: {n:,} parameters ({4 * n / 1e6:.2f} MB of gradient), {tc * 1e3:.1f} ms of compute per step of 128 rows")
+    print()
+    for title, weak in (("strong scaling, global batch 128: ms per step (speed-up over one machine)", False),
+                        ("weak scaling, 128 rows per machine: ms per step (efficiency)", True)):
+        print(f"{title}:")
         print()
-        for link, alpha, beta in LINKS:
-            print(f"{link}:")
-            print()
-            print("| P | all-reduce ms | strong: ms/step | strong speed-up | overlap bound speed-up | weak: ms/step | weak efficiency |")
-            print("|---|---|---|---|---|---|---|")
-            for p in MACHINES:
-                t = ring(p, n, alpha, beta)
-                strong = tc / p + t
-                overlap = max(tc / p, t)
-                weak = tc + t
-                print(f"| {p} | {t * 1e3:.2f} | {strong * 1e3:.2f} | {tc / strong:.1f}x | {tc / overlap:.1f}x | {weak * 1e3:.2f} | {tc / weak:.0%} |")
-            print()
+        head = " | ".join(f"{name}, {link.split(' (')[0]}" for name, _, _ in models for link, _, _ in LINKS)
+        print(f"| P | {head} |")
+        print("|---|" + "---|" * (len(models) * len(LINKS)))
+        for p in MACHINES:
+            cells = []
+            for name, n, tc in models:
+                for link, alpha, beta in LINKS:
+                    t = ring(p, n, alpha, beta)
+                    step = (tc if weak else tc / p) + t
+                    cells.append(f"{step * 1e3:.2f} ({tc / step:.0%})" if weak else f"{step * 1e3:.2f} ({tc / step:.1f}x)")
+            print(f"| {p} | " + " | ".join(cells) + " |")
+        print()
+    print("all-reduce alone, ms: " + "; ".join(
+        f"{name} {link.split(' (')[0]}: " + ", ".join(f"P={p} {ring(p, n, a, b) * 1e3:.2f}" for p in (2, 8, 64))
+        for name, n, _ in models for link, a, b in LINKS))
     return 0
 
 

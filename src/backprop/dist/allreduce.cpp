@@ -15,28 +15,16 @@
 #include <chrono>
 #include <stdexcept>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "backprop/dist/dist.hpp"
+#include "backprop/dist/mpi_wait.hpp"
 
 namespace bp::dist {
 
 namespace {
 
-// Waits for a non-blocking call: MPI_Test in a loop for about 50 µs (the latency of a transfer
-// between idle ranks), then with 50 µs sleeps between the tests. A blocking MPI call would spin
-// the whole time (Open MPI polls), taking the CPU from the rank being waited for when the
-// ranks share cores: measured on this 2-core machine under load, docs/distributed.md.
-void wait_for(MPI_Request& req) {
-  int done = 0;
-  const auto t0 = std::chrono::steady_clock::now();
-  while (!done) {
-    MPI_Test(&req, &done, MPI_STATUS_IGNORE);
-    if (!done && std::chrono::steady_clock::now() - t0 > std::chrono::microseconds(500))
-      std::this_thread::sleep_for(std::chrono::microseconds(50));
-  }
-}
+using detail::wait_for;
 
 class AllreduceSync final : public train::GradientSync {
  public:

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "backprop/dist/dist.hpp"
+#include "backprop/dist/mpi_wait.hpp"
 #include "backprop/optim/flat.hpp"
 #include "backprop/tensor/tensor.hpp"
 #include "backprop/train/batches.hpp"
@@ -86,7 +87,9 @@ void worker(MPI_Comm comm, nn::Module& model, Task task, const Tensor& x, const 
   BatchCursor cursor(batches);
   for (;;) {
     int64_t head[3];
-    MPI_Recv(head, 3, MPI_INT64_T, 0, kTagWork, comm, MPI_STATUS_IGNORE);
+    MPI_Request req;
+    MPI_Irecv(head, 3, MPI_INT64_T, 0, kTagWork, comm, &req);
+    detail::wait_for(req);  // not a blocking receive: it would spin
     if (head[0] == kDiverged) throw train::DivergenceError("training diverged on another worker (the server stopped)");
     if (head[0] != kGo) break;
     MPI_Recv(flat.value_data(), n, MPI_FLOAT, 0, kTagWork, comm, MPI_STATUS_IGNORE);
@@ -145,7 +148,9 @@ train::FitResult server(MPI_Comm comm, int size, nn::Module& model, Task task, i
   while (stopped < size - 1) {
     double msg[5];
     MPI_Status status;
-    MPI_Recv(msg, 5, MPI_DOUBLE, MPI_ANY_SOURCE, kTagGrad, comm, &status);
+    MPI_Request req;
+    MPI_Irecv(msg, 5, MPI_DOUBLE, MPI_ANY_SOURCE, kTagGrad, comm, &req);
+    detail::wait_for(req, &status);
     const int from = status.MPI_SOURCE;
     MPI_Recv(flat.grad_data(), n, MPI_FLOAT, from, kTagGrad, comm, MPI_STATUS_IGNORE);
     const auto k = static_cast<int64_t>(msg[1]);
