@@ -47,8 +47,9 @@ i=0
 while [ -z "$victim" ] && [ $i -lt 100 ]; do
   sleep 0.2
   i=$((i + 1))
-  for p in $(pgrep -P "$MPIRUN_PID"); do
-    if tr '\0' '\n' <"/proc/$p/environ" 2>/dev/null | grep -qx 'OMPI_COMM_WORLD_RANK=1'; then victim=$p; fi
+  for d in /proc/[0-9]*; do  # mpirun's children (no pgrep: procps may be missing)
+    [ "$(awk '$1 == "PPid:" { print $2 }' "$d/status" 2>/dev/null)" = "$MPIRUN_PID" ] || continue
+    if tr '\0' '\n' <"$d/environ" 2>/dev/null | grep -qx 'OMPI_COMM_WORLD_RANK=1'; then victim=${d#/proc/}; fi
   done
 done
 [ -n "$victim" ] || { kill -9 "$MPIRUN_PID"; cat "$T/outk"; fail "rank 1 was not found among mpirun's children"; }
