@@ -3,6 +3,8 @@
 #include <chrono>
 #include <cmath>
 #include <numeric>
+#include <span>
+#include <utility>
 #include <stdexcept>
 
 #include "backprop/ops/ops.hpp"
@@ -173,6 +175,39 @@ Scores score(nn::Module& model, Task task, Loss loss, const Tensor& x, const Tar
   return sc;
 }
 
+namespace {
+DivergenceError diverged(double loss, int epoch) {
+  return DivergenceError("training diverged: loss is " + std::to_string(loss) + " in epoch " +
+                         std::to_string(epoch + 1) + " (try a smaller learning rate)");
+}
+
+// One step of one rank of a data-parallel run (FitOptions::sync): the forward and backward pass
+// over this rank's slice of the global batch `rows`, the gradients averaged over the ranks, the
+// step. The loss total and correct count are summed over the ranks with the gradient, so every
+// rank sees (and checks) the global batch's: returns them.
+std::pair<double, int64_t> synced_step(nn::Module& model, Task task, Loss loss_kind, const Tensor& x,
+                                       const Targets& y, std::span<const int64_t> rows, optim::Optimizer& opt,
+                                       GradientSync& sync, int epoch) {
+  const auto b = static_cast<int64_t>(rows.size());
+  const auto [lo, hi] = shard_of(b, sync.rank(), sync.size());
+  double stats[2] = {0, 0};
+  opt.zero_grad();
+  if (hi > lo) {  // the last batch of an epoch may have fewer rows than ranks
+    Var xb(gather_rows(x, rows.data() + lo, hi - lo));
+    Targets yb = y.gather(rows.data() + lo, hi - lo);
+    Var out = model.forward(xb);
+    Var loss = task_loss(task, loss_kind, out, yb);
+    stats[0] = loss.item() * static_cast<double>(hi - lo);
+    if (task != Task::Regression) stats[1] = static_cast<double>(correct(task, out.value(), yb.classes));
+    if (std::isfinite(stats[0])) loss.backward();
+  }
+  sync.reduce(opt.flat().grad_data(), opt.flat().size, hi - lo, b, stats, 2);
+  if (!std::isfinite(stats[0])) throw diverged(stats[0] / static_cast<double>(b), epoch);
+  opt.step();
+  return {stats[0], static_cast<int64_t>(stats[1])};
+}
+}  // namespace
+
 FitResult fit(nn::Module& model, Task task, const Tensor& x, const Targets& y, optim::Optimizer& opt,
               const FitOptions& o, const Tensor* val_x, const Targets* val_y) {
   const int64_t n = x.dim(0);
@@ -208,30 +243,10 @@ FitResult fit(nn::Module& model, Task task, const Tensor& x, const Targets& y, o
     int64_t ok = 0, done = 0;  // examples seen this epoch
     for (auto rows = batches.next(); !rows.empty(); rows = batches.next()) {
       const auto b = static_cast<int64_t>(rows.size());
-      auto diverged = [&](double lv) {
-        return DivergenceError("training diverged: loss is " + std::to_string(lv) + " in epoch " +
-                               std::to_string(e + 1) + " (try a smaller learning rate)");
-      };
-      if (sync) {
-        // This rank's slice of the global batch; the loss total and correct count are summed over
-        // the ranks with the gradient, so every rank sees (and checks) the global batch's loss.
-        const auto [lo, hi] = shard_of(b, sync->rank(), sync->size());
-        double stats[2] = {0, 0};
-        opt.zero_grad();
-        if (hi > lo) {  // the last batch of an epoch may have fewer rows than ranks
-          Var xb(gather_rows(x, rows.data() + lo, hi - lo));
-          Targets yb = y.gather(rows.data() + lo, hi - lo);
-          Var out = model.forward(xb);
-          Var loss = task_loss(task, o.loss, out, yb);
-          stats[0] = loss.item() * static_cast<double>(hi - lo);
-          if (task != Task::Regression) stats[1] = static_cast<double>(correct(task, out.value(), yb.classes));
-          if (std::isfinite(stats[0])) loss.backward();
-        }
-        sync->reduce(opt.flat().grad_data(), opt.flat().size, hi - lo, b, stats, 2);
-        if (!std::isfinite(stats[0])) throw diverged(stats[0] / static_cast<double>(b));
-        opt.step();
-        total += stats[0];
-        ok += static_cast<int64_t>(stats[1]);
+      if (sync) {  // one rank of a data-parallel run
+        const auto [loss_total, right] = synced_step(model, task, o.loss, x, y, rows, opt, *sync, e);
+        total += loss_total;
+        ok += right;
         done += b;
         if (o.on_batch) o.on_batch(done, n, total / static_cast<double>(done));
         continue;
@@ -242,7 +257,7 @@ FitResult fit(nn::Module& model, Task task, const Tensor& x, const Targets& y, o
       Var out = model.forward(xb);
       Var loss = task_loss(task, o.loss, out, yb);
       const double lv = loss.item();
-      if (!std::isfinite(lv)) throw diverged(lv);
+      if (!std::isfinite(lv)) throw diverged(lv, e);
       loss.backward();
       opt.step();
       total += lv * static_cast<double>(b);
