@@ -53,8 +53,11 @@ const Table& allowed() {
       // onnx: ONNX export and import beside the model files: reads and writes a network (nn) with
       // what a model file holds about it (io), its preprocessing (data); no training
       {"onnx", with(nn_up, {"data", "eval", "learners", "io"})},
-      {"pipeline", with(optim_up, {"train", "data", "eval", "io", "learners", "onnx"})},
-      {"cli", with(optim_up, {"train", "data", "eval", "io", "learners", "pipeline", "onnx"})},
+      // dist: training on several processes over MPI; it implements train's GradientSync and
+      // runs its own loop (asynchronous SGD) over train's batches and losses
+      {"dist", with(optim_up, {"train", "data", "eval"})},
+      {"pipeline", with(optim_up, {"train", "data", "eval", "io", "learners", "onnx", "dist"})},
+      {"cli", with(optim_up, {"train", "data", "eval", "io", "learners", "pipeline", "onnx", "dist"})},
   };
   return t;
 }

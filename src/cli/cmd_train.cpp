@@ -1,13 +1,16 @@
 // backprop train: fit a model on a data set, report its test scores, save it.
 #include <signal.h>
 
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <memory>
 #include <sstream>
+#include <thread>
 
 #include "backprop/backend/backend.hpp"
+#include "backprop/dist/dist.hpp"
 #include "backprop/pipeline/char_lm.hpp"
 #include "backprop/pipeline/errors.hpp"
 #include "backprop/pipeline/checkpoint.hpp"
@@ -28,6 +31,8 @@ struct TrainCmd {
   pipeline::CharLmOptions lm;  // --model char-lstm (docs/sequences.md)
   // Checkpoints (docs/checkpoints.md).
   std::string checkpoint, checkpoint_every = "1epochs", resume;
+  bool distributed = false, async = false;  // docs/distributed.md
+  int max_staleness = 0;
 };
 
 // The network options a checkpoint keeps (beside the data's, kept as DataSpec::to_json), by
@@ -208,6 +213,45 @@ int train_char_lstm(TrainCmd& c) {
   std::printf("model saved to %s\n", r.model_file.c_str());
   return 0;
 }
+
+// Under mpirun (or with --distributed / --async): every rank runs this with the same options;
+// rank 0 alone prints and writes. A failure is printed once: by rank 0, which then ends the
+// job (MPI_Abort), or, when rank 0 does not meet it within a second (a failure of this rank
+// alone), by this rank naming itself. A rank killed outright ends the job through mpirun.
+int train_distributed(TrainCmd& c) {
+  dist::Session mpi;
+  try {
+    const std::string& kind = c.train.spec.model.name;
+    if (kind == "char-lstm" || pipeline::is_learner_kind(kind))
+      throw pipeline::UsageError("--model " + kind + ": training on several processes takes the networks of train::fit "
+                                 "(mlp, lenet5, resnet, ...)");
+    if (c.train.cmd->count("--max-staleness") > 0 && !c.async)
+      throw pipeline::UsageError("--max-staleness bounds asynchronous SGD: give --async too");
+    if (c.distributed && c.async) throw pipeline::UsageError("--distributed and --async: choose one");
+    finish_train_options(c.train);
+    if (mpi.rank() != 0) c.train.quiet = true;
+    std::unique_ptr<train::GradientSync> sync;
+    if (c.async) {
+      c.train.spec.async_session = &mpi;
+      c.train.spec.async.max_staleness = c.max_staleness;
+    } else {
+      sync = dist::make_allreduce_sync(mpi);
+      c.train.spec.fit.sync = sync.get();
+    }
+    Progress progress(c.train.spec.fit.epochs, !c.train.quiet);
+    const auto r = pipeline::train_evaluate_save({c.data, c.train.spec, c.output, c.report},
+                                                 progress_observer(progress, c.train.quiet));
+    if (mpi.rank() == 0) print_train_result(r, c.train.quiet);
+    return 0;
+  } catch (...) {
+    if (mpi.rank() != 0) std::this_thread::sleep_for(std::chrono::seconds(1));
+    const int code = report_error(std::current_exception(),
+                                  mpi.rank() == 0 ? "" : "rank " + std::to_string(mpi.rank()) + ": ");
+    std::fflush(stderr);
+    mpi.abort(code);  // returns only with one rank
+    return code;
+  }
+}
 }  // namespace
 
 Runner add_train(CLI::App& app) {
@@ -240,7 +284,25 @@ Runner add_train(CLI::App& app) {
                   "Continue the run of this checkpoint: its options and data (the same file), unless given (then they "
                   "must agree); it goes on writing checkpoints there unless --checkpoint names another file")
       ->check(CLI::ExistingFile)->group(ck);
+  const std::string dg = "Several processes (mpirun -np P backprop train ...; docs/distributed.md)";
+  cmd->add_flag("--distributed", c->distributed,
+                "Synchronous data-parallel training over MPI (the default under mpirun): each process takes its "
+                "slice of every batch")->group(dg);
+  cmd->add_flag("--async", c->async,
+                "Asynchronous SGD over MPI: rank 0 is a parameter server, the other ranks compute gradients")->group(dg);
+  cmd->add_option("--max-staleness", c->max_staleness,
+                  "--async: drop a gradient computed on parameters more than N updates old (0: no bound)")
+      ->check(CLI::Range(0, 1 << 30))->capture_default_str()->group(dg);
   return [c] {
+    if (c->distributed || c->async || dist::launched_by_mpi()) {
+      if (!c->checkpoint.empty() || !c->resume.empty() || c->train.cmd->count("--checkpoint-every") > 0)
+        throw pipeline::UsageError(
+            "--checkpoint and --resume work in one process only: training on several processes does not write "
+            "checkpoints yet (docs/distributed.md)");
+      return train_distributed(*c);
+    }
+    if (c->train.cmd->count("--max-staleness") > 0)
+      throw pipeline::UsageError("--max-staleness bounds asynchronous SGD: give --async (under mpirun)");
     if (c->train.spec.model.name == "char-lstm" && c->resume.empty()) return train_char_lstm(*c);
     if (!c->checkpoint.empty() || !c->resume.empty()) return train_with_checkpoints(*c);
     if (c->train.cmd->count("--checkpoint-every") > 0)

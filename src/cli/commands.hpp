@@ -3,7 +3,9 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <exception>
 #include <functional>
+#include <string>
 
 namespace bp::cli {
 
@@ -20,5 +22,10 @@ Runner add_embed(CLI::App& app);
 Runner add_similar(CLI::App& app);
 Runner add_export(CLI::App& app);
 Runner add_import(CLI::App& app);
+
+// Prints a failure once ("backprop: error: " + prefix + its message) and returns the exit code
+// of its type (main.cpp, "Exit codes"). main() calls it for every subcommand; a distributed
+// train calls it itself before ending the other ranks (prefix "rank R: " on ranks other than 0).
+int report_error(std::exception_ptr error, const std::string& prefix = "");
 
 }  // namespace bp::cli

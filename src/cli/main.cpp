@@ -8,6 +8,7 @@
 #include <exception>
 #include <map>
 #include <new>
+#include <string>
 
 #include "backprop/data/error.hpp"
 #include "backprop/io/safetensors.hpp"
@@ -33,13 +34,35 @@ bool is_write_failure(const std::exception& e) {
   return false;
 }
 
-int fail(int code, const char* message) {
+int fail(int code, const char* message, const std::string& prefix) {
   std::fflush(stdout);
-  std::fprintf(stderr, "backprop: error: %s\n", message);
+  std::fprintf(stderr, "backprop: error: %s%s\n", prefix.c_str(), message);
   return code;
 }
 
 }  // namespace
+
+int bp::cli::report_error(std::exception_ptr error, const std::string& prefix) {
+  try {
+    std::rethrow_exception(error);
+  } catch (const bp::pipeline::UsageError& e) {
+    return fail(kUsage, e.what(), prefix);
+  } catch (const bp::data::DataError& e) {
+    return fail(kBadData, e.what(), prefix);
+  } catch (const bp::io::ModelFileError& e) {
+    return fail(is_write_failure(e) ? kCannotWrite : kBadModelFile, e.what(), prefix);
+  } catch (const bp::util::FileWriteError& e) {
+    return fail(kCannotWrite, e.what(), prefix);
+  } catch (const bp::train::DivergenceError& e) {
+    return fail(kDiverged, e.what(), prefix);
+  } catch (const std::bad_alloc&) {
+    return fail(kFailure, "out of memory", prefix);
+  } catch (const std::exception& e) {
+    return fail(kFailure, e.what(), prefix);
+  } catch (...) {
+    return fail(kFailure, "unknown failure", prefix);
+  }
+}
 
 int main(int argc, char** argv) {
   CLI::App app{"backprop: neural networks from the single neuron to deep networks — train, evaluate, predict.", "backprop"};
@@ -57,24 +80,12 @@ int main(int argc, char** argv) {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     if (e.get_exit_code() == 0) return app.exit(e);  // --help, --version
-    return fail(kUsage, e.what());
+    return fail(kUsage, e.what(), "");
   }
   try {
     for (auto* sub : app.get_subcommands()) return runners.at(sub)();
-  } catch (const bp::pipeline::UsageError& e) {
-    return fail(kUsage, e.what());
-  } catch (const bp::data::DataError& e) {
-    return fail(kBadData, e.what());
-  } catch (const bp::io::ModelFileError& e) {
-    return fail(is_write_failure(e) ? kCannotWrite : kBadModelFile, e.what());
-  } catch (const bp::util::FileWriteError& e) {
-    return fail(kCannotWrite, e.what());
-  } catch (const bp::train::DivergenceError& e) {
-    return fail(kDiverged, e.what());
-  } catch (const std::bad_alloc&) {
-    return fail(kFailure, "out of memory");
-  } catch (const std::exception& e) {
-    return fail(kFailure, e.what());
+  } catch (...) {
+    return bp::cli::report_error(std::current_exception());
   }
   return kFailure;
 }

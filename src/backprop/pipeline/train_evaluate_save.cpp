@@ -66,7 +66,10 @@ TrainRunResult train_evaluate_save(TrainSpec spec, const data::Prepared& d, cons
                                    const std::string& output, const std::string& report_path,
                                    const nlohmann::json& extra, const Observer& observer,
                                    const CheckpointOptions& ck) {
-  check_outputs(data_input(data), {{"--output", output}, {"--report", report_path}, {"--checkpoint", ck.path}});
+  // Several processes: only rank 0 checks and writes the files (the others may not even see
+  // its file system) and scores the test part.
+  const bool writer = spec.rank() == 0;
+  if (writer) check_outputs(data_input(data), {{"--output", output}, {"--report", report_path}, {"--checkpoint", ck.path}});
   if (output.empty()) throw UsageError("--output: give the model file's name");
   spec.fit.on_batch = observer.batch;
   spec.fit.on_epoch = nullptr;
@@ -108,6 +111,16 @@ TrainRunResult train_evaluate_save(TrainSpec spec, const data::Prepared& d, cons
   r.data_description = d.description;
   r.report = training_report(data, d, spec, t);
   r.report.update(extra);
+  if (spec.processes() > 1 || spec.fit.sync || spec.async_session)
+    r.report["training"]["distributed"] = {{"processes", spec.processes()},
+                                           {"mode", spec.async_session ? "async" : "synchronous"}};
+  if (spec.async_session)
+    r.report["training"]["distributed"].update({{"max_staleness_bound", spec.async.max_staleness},
+                                                {"gradients_applied", t.async_stats.applied},
+                                                {"gradients_dropped", t.async_stats.dropped},
+                                                {"max_staleness", t.async_stats.max_staleness},
+                                                {"mean_staleness", t.async_stats.mean_staleness}});
+  if (!writer) return r;
   if (d.test.size() > 0) r.report["test"] = evaluate(t, t.task, t.class_names, d.test, spec.fit.loss);
   io::ModelInfo info;
   info.task = t.task;
@@ -126,8 +139,9 @@ TrainRunResult train_evaluate_save(TrainSpec spec, const data::Prepared& d, cons
 }
 
 TrainRunResult train_evaluate_save(const TrainRunOptions& o, const Observer& observer) {
-  check_outputs(data_input(o.data), {{"--output", o.output}, {"--report", o.report},
-                                     {"--checkpoint", o.checkpoint.path}});  // before any work
+  if (o.spec.rank() == 0)  // before any work
+    check_outputs(data_input(o.data), {{"--output", o.output}, {"--report", o.report},
+                                       {"--checkpoint", o.checkpoint.path}});
   if (o.output.empty()) throw UsageError("--output: give the model file's name");
   const data::Prepared d = data::prepare(o.data);
   if (observer.data_ready) observer.data_ready(d.description);

@@ -271,8 +271,33 @@ Trained train_model(const TrainSpec& spec, const data::Dataset& all_train, const
       return true;
     };
   }
-  out.history = train::fit(*out.model, out.task, train->x, ty, *opt, fo, va.size() > 0 ? &va.x : nullptr,
-                           va.size() > 0 ? &vy : nullptr);
+  if (checkpointing && (spec.async_session || fo.sync))
+    throw UsageError("checkpoints work in one process only: training on several processes does not write them yet");
+  if (spec.async_session) {
+    if (fo.patience > 0)
+      throw UsageError(spec.fit.epochs == kAutoEpochs
+                           ? "--async: give --epochs (for this data set the automatic length adds early stopping, "
+                             "which asynchronous SGD does not support)"
+                           : "--async: early stopping (--patience) is not supported by asynchronous SGD");
+    try {
+      out.history = dist::fit_async(*spec.async_session, *out.model, out.task, train->x, ty, *opt, fo, spec.async,
+                                    va.size() > 0 ? &va.x : nullptr, va.size() > 0 ? &vy : nullptr, &out.async_stats);
+    } catch (const std::invalid_argument& e) {
+      throw UsageError(e.what());
+    }
+  } else {
+    if (fo.sync && train->size() < fo.sync->size())
+      throw UsageError("data-parallel training on " + std::to_string(fo.sync->size()) + " processes needs at least " +
+                       std::to_string(fo.sync->size()) + " training rows; there are " + std::to_string(train->size()));
+    if (fo.sync && fo.loss == train::Loss::SSE)
+      throw UsageError("--loss sse sums over the batch, and data-parallel training averages over it: use mse");
+    if (fo.sync && fo.batch_size > 0 && fo.batch_size < fo.sync->size())
+      throw UsageError("--batch-size " + std::to_string(fo.batch_size) + " is smaller than the " +
+                       std::to_string(fo.sync->size()) +
+                       " processes: data-parallel training splits every batch among them, one row at least each");
+    out.history = train::fit(*out.model, out.task, train->x, ty, *opt, fo, va.size() > 0 ? &va.x : nullptr,
+                             va.size() > 0 ? &vy : nullptr);
+  }
   if (out.history.interrupted) {
     out.interrupted = true;
     out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

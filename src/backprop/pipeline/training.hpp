@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "backprop/data/data.hpp"
+#include "backprop/dist/dist.hpp"
 #include "backprop/learners/learner.hpp"
 #include "backprop/nn/zoo.hpp"
 #include "backprop/optim/optim.hpp"
@@ -26,6 +27,13 @@ struct TrainSpec {
   train::FitOptions fit;
   double validation_fraction = 0.0;     // of the training part, for early stopping and reporting
   uint64_t validation_seed = 7;
+  // Several processes (docs/distributed.md): fit.sync set is synchronous data-parallel
+  // training; async_session set is asynchronous SGD (dist::fit_async) on that session, with
+  // `async`'s staleness bound. Either way only rank 0 (rank() below) writes files.
+  const dist::Session* async_session = nullptr;
+  dist::AsyncOptions async;
+  int rank() const { return fit.sync ? fit.sync->rank() : async_session ? async_session->rank() : 0; }
+  int processes() const { return fit.sync ? fit.sync->size() : async_session ? async_session->size() : 1; }
 };
 
 // The training length `backprop train` chooses when no --epochs is given:
@@ -87,6 +95,7 @@ struct Trained {
   train::FitResult history;
   TrainingPlan plan;                 // the length and early stopping actually used
   data::TargetScaling target_scaling;  // regression: how the fit saw the targets (identity: unscaled)
+  dist::AsyncStats async_stats;        // asynchronous SGD (TrainSpec::async_session): rank 0's counts
   double seconds = 0;
   // With checkpointing: where the fit stands; `interrupted` when should_stop stopped it (the
   // model then holds the weights of that step, in the fit's target units, and is no result).

@@ -3,6 +3,8 @@
 #include <chrono>
 #include <cmath>
 #include <numeric>
+#include <span>
+#include <utility>
 #include <stdexcept>
 
 #include "backprop/ops/ops.hpp"
@@ -173,6 +175,39 @@ Scores score(nn::Module& model, Task task, Loss loss, const Tensor& x, const Tar
   return sc;
 }
 
+namespace {
+DivergenceError diverged(double loss, int epoch) {
+  return DivergenceError("training diverged: loss is " + std::to_string(loss) + " in epoch " +
+                         std::to_string(epoch + 1) + " (try a smaller learning rate)");
+}
+
+// One step of one rank of a data-parallel run (FitOptions::sync): the forward and backward pass
+// over this rank's slice of the global batch `rows`, the gradients averaged over the ranks, the
+// step. The loss total and correct count are summed over the ranks with the gradient, so every
+// rank sees (and checks) the global batch's: returns them.
+std::pair<double, int64_t> synced_step(nn::Module& model, Task task, Loss loss_kind, const Tensor& x,
+                                       const Targets& y, std::span<const int64_t> rows, optim::Optimizer& opt,
+                                       GradientSync& sync, int epoch) {
+  const auto b = static_cast<int64_t>(rows.size());
+  const auto [lo, hi] = shard_of(b, sync.rank(), sync.size());
+  double stats[2] = {0, 0};
+  opt.zero_grad();
+  if (hi > lo) {  // the last batch of an epoch may have fewer rows than ranks
+    Var xb(gather_rows(x, rows.data() + lo, hi - lo));
+    Targets yb = y.gather(rows.data() + lo, hi - lo);
+    Var out = model.forward(xb);
+    Var loss = task_loss(task, loss_kind, out, yb);
+    stats[0] = loss.item() * static_cast<double>(hi - lo);
+    if (task != Task::Regression) stats[1] = static_cast<double>(correct(task, out.value(), yb.classes));
+    if (std::isfinite(stats[0])) loss.backward();
+  }
+  sync.reduce(opt.flat().grad_data(), opt.flat().size, hi - lo, b, stats, 2);
+  if (!std::isfinite(stats[0])) throw diverged(stats[0] / static_cast<double>(b), epoch);
+  opt.step();
+  return {stats[0], static_cast<int64_t>(stats[1])};
+}
+}  // namespace
+
 FitResult fit(nn::Module& model, Task task, const Tensor& x, const Targets& y, optim::Optimizer& opt,
               const FitOptions& o, const Tensor* val_x, const Targets* val_y) {
   const int64_t n = x.dim(0);
@@ -184,8 +219,17 @@ FitResult fit(nn::Module& model, Task task, const Tensor& x, const Targets& y, o
     throw std::invalid_argument("fit: on_checkpoint and should_stop need FitOptions::state");
   const bool has_val = val_x && val_y && val_x->dim(0) > 0;
   Batches batches(n, o.batch_size, o.seed);
+  GradientSync* sync = o.sync;
+  if (sync && batches.batch_size() < sync->size())
+    throw std::invalid_argument("data-parallel training on " + std::to_string(sync->size()) +
+                                " processes needs a global batch of at least as many rows; the batch is " +
+                                std::to_string(batches.batch_size()) + " (--batch-size)");
+  // The sync averages the ranks' mean gradients; a summed loss would need them added instead.
+  if (sync && o.loss == Loss::SSE)
+    throw std::invalid_argument("the sse loss sums over the batch, and data-parallel training averages over it: use mse");
   auto schedule = optim::make_schedule(o.schedule, o.epochs);
   std::vector<Var> params = model.parameters();
+  if (sync) sync->broadcast(opt.flat().value_data(), opt.flat().size);
 
   TrainState fresh;
   TrainState& st = o.state ? *o.state : fresh;
@@ -222,19 +266,23 @@ FitResult fit(nn::Module& model, Task task, const Tensor& x, const Targets& y, o
     for (int64_t k = 0; k < st.batch; ++k) batches.next();  // resuming inside the epoch
     for (auto rows = batches.next(); !rows.empty();) {
       const auto b = static_cast<int64_t>(rows.size());
-      Var xb(batches.whole() ? x : gather_rows(x, rows.data(), b));
-      Targets yb = batches.whole() ? y : y.gather(rows.data(), b);
-      opt.zero_grad();
-      Var out = model.forward(xb);
-      Var loss = task_loss(task, o.loss, out, yb);
-      const double lv = loss.item();
-      if (!std::isfinite(lv))
-        throw DivergenceError("training diverged: loss is " + std::to_string(lv) + " in epoch " +
-                              std::to_string(e + 1) + " (try a smaller learning rate)");
-      loss.backward();
-      opt.step();
-      st.loss_sum += lv * static_cast<double>(b);
-      if (task != Task::Regression) st.correct += correct(task, out.value(), yb.classes);
+      if (sync) {  // one rank of a data-parallel run: the global batch's loss total and correct count
+        const auto [loss_total, right] = synced_step(model, task, o.loss, x, y, rows, opt, *sync, e);
+        st.loss_sum += loss_total;
+        st.correct += right;
+      } else {
+        Var xb(batches.whole() ? x : gather_rows(x, rows.data(), b));
+        Targets yb = batches.whole() ? y : y.gather(rows.data(), b);
+        opt.zero_grad();
+        Var out = model.forward(xb);
+        Var loss = task_loss(task, o.loss, out, yb);
+        const double lv = loss.item();
+        if (!std::isfinite(lv)) throw diverged(lv, e);
+        loss.backward();
+        opt.step();
+        st.loss_sum += lv * static_cast<double>(b);
+        if (task != Task::Regression) st.correct += correct(task, out.value(), yb.classes);
+      }
       st.done += b;
       ++st.batch;
       ++st.steps;

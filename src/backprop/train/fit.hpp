@@ -12,6 +12,7 @@
 
 #include "backprop/nn/models.hpp"
 #include "backprop/optim/optim.hpp"
+#include "backprop/train/gradient_sync.hpp"
 
 namespace bp::train {
 
@@ -108,6 +109,11 @@ struct FitOptions {
   TrainState* state = nullptr;
   std::function<void(const TrainState&)> on_checkpoint;
   std::function<bool()> should_stop;
+  // Data-parallel training (train/gradient_sync.hpp, docs/distributed.md): when set, this
+  // process is one of sync->size() ranks; it trains on its slice of every global batch of
+  // batch_size rows, and the losses, scores and weights are those of the global batch on every
+  // rank. Needs batch_size >= sync->size() (a full batch: rows >= size).
+  GradientSync* sync = nullptr;
 };
 
 struct FitResult {
