@@ -157,6 +157,36 @@ struct Tree {
                           const std::vector<int>& categories, bool laplace);  // validates
 };
 
+// A Tree's numeric splits in 12-byte nodes for scoring many rows: the same preorder numbering
+// (the left child of node i is i + 1), feature −1 at a leaf. `leaves` walks several rows through
+// the tree at once, each step a compare and a select without a branch, so the rows' node loads
+// overlap instead of each waiting on a mispredicted branch; a row that reaches its leaf hands its
+// lane to the next row. A tree with categorical splits, and a row with a NaN (which must follow
+// the learned default direction), take the reference walk (Tree::leaf). The leaves found are
+// exactly Tree::leaf's (tested on random trees).
+class FastTree {
+ public:
+  FastTree() = default;
+  explicit FastTree(const Tree& t);
+  // out[r] = t.leaf(X.row(r)) for r < X.rows. row_nan (X.rows, or null = no NaN anywhere) flags the
+  // rows holding a NaN.
+  void leaves(const MatrixView& X, const uint8_t* row_nan, int32_t* out) const { leaves(X, nullptr, X.rows, row_nan, out); }
+  // The same for the rows rows[0..count) of X (row_nan indexed by X's rows): out[j] for rows[j].
+  void leaves(const MatrixView& X, const int64_t* rows, int64_t count, const uint8_t* row_nan, int32_t* out) const;
+
+ private:
+  struct Node {
+    int32_t feature;  // −1 at a leaf
+    float threshold;
+    int32_t right;
+  };
+  const Tree* tree_ = nullptr;
+  std::vector<Node> nodes_;  // empty when the tree has categorical splits
+};
+
+// row_nan[r] = 1 when row r of X holds a NaN (for FastTree::leaves); returns whether any does.
+bool rows_with_nan(const MatrixView& X, uint8_t* row_nan);
+
 // Grows one tree on the rows `rows` (indices into the binned features; repeats allowed, rows of
 // weight 0 are dropped) with per-row weights w (null = 1) and labels y. The binned features are
 // shared read-only between trees grown in parallel.
