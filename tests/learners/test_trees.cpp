@@ -329,6 +329,43 @@ TEST(TreeFastPaths, TwoClassBinaryHistogramEqualsTheGeneralOne) {
   }
 }
 
+TEST(TreeFastPaths, HistogramSubtractionGrowsTheSameTree) {
+  // Every feature at every split (bagging, boosting): the larger child's 0/1-feature sums taken
+  // as parent minus smaller child give the tree that computing both gives: exactly for integer
+  // (bootstrap) weights, with and without missing values; and the same splits for fractional ones.
+  for (const bool nan : {false, true}) {
+    const Data D = random_data(31 + nan, 700, nan, false);
+    std::vector<float> w(D.n);
+    Rng rng(4);
+    for (auto& v : w) v = static_cast<float>(rng.below(4));
+    const BinnedFeatures bf = bin_features(D.view(), D.cats, 255);
+    TreeOptions o;
+    const Tree sub = grow_tree(bf, D.y.data(), w.data(), 2, o);
+    o.subtract = false;
+    const Tree direct = grow_tree(bf, D.y.data(), w.data(), 2, o);
+    ASSERT_GT(sub.size(), 50);
+    ASSERT_EQ(sub.size(), direct.size());
+    for (int64_t i = 0; i < sub.size(); ++i) {
+      ASSERT_EQ(sub.nodes[i].feature, direct.nodes[i].feature) << "node " << i;
+      ASSERT_EQ(sub.nodes[i].threshold, direct.nodes[i].threshold) << "node " << i;
+      ASSERT_EQ(sub.nodes[i].right, direct.nodes[i].right) << "node " << i;
+      ASSERT_EQ(sub.nodes[i].default_left, direct.nodes[i].default_left) << "node " << i;
+    }
+    EXPECT_EQ(sub.value, direct.value);
+    // depth-limited, fractional weights (a boosting step)
+    for (auto& v : w) v = static_cast<float>(rng.uniform());
+    o.max_depth = 5;
+    const Tree fdirect = grow_tree(bf, D.y.data(), w.data(), 2, o);
+    o.subtract = true;
+    const Tree fsub = grow_tree(bf, D.y.data(), w.data(), 2, o);
+    ASSERT_EQ(fsub.size(), fdirect.size());
+    for (int64_t i = 0; i < fsub.size(); ++i) {
+      EXPECT_EQ(fsub.nodes[i].feature, fdirect.nodes[i].feature) << "node " << i;
+      EXPECT_EQ(fsub.nodes[i].threshold, fdirect.nodes[i].threshold) << "node " << i;
+    }
+  }
+}
+
 TEST(TreeFastPaths, ForestScoresAreTheMeanOfItsTreesReferenceScores) {
   // Forest::predict_proba (fast walk, blocks of rows) against Tree::accumulate_proba tree by tree.
   const Data D = random_data(21, 600, true, true);

@@ -218,7 +218,9 @@ Boosted fit_adaboost(const TrainSet& t, const BoostOptions& o) {
   for (int64_t i = 0; i < n; ++i) s += w[i] = t.w ? t.w[i] : 1.0;
   for (auto& v : w) v /= s;
   std::vector<float> wf(n);
-  std::vector<uint8_t> wrong(n);
+  std::vector<uint8_t> wrong(n), row_nan(n);
+  std::vector<int32_t> leaf(n);
+  const bool any_nan = rows_with_nan(t.X, row_nan.data());
   TreeOptions to = o.tree;
   to.threads = resolve_threads(o.threads);
   for (int step = 0; step < o.steps; ++step) {
@@ -226,9 +228,10 @@ Boosted fit_adaboost(const TrainSet& t, const BoostOptions& o) {
     to.seed = tree_seed(o.seed, step);
     Tree tr = grow_tree(bf, t.y, wf.data(), K, to);
     const auto cls = leaf_classes(tr);
+    FastTree(tr).leaves(t.X, any_nan ? row_nan.data() : nullptr, leaf.data());
     double err = 0;
     for (int64_t i = 0; i < n; ++i) {
-      wrong[i] = cls[tr.leaf(t.X.row(i))] != t.y[i];
+      wrong[i] = cls[leaf[i]] != t.y[i];
       if (wrong[i]) err += w[i];
     }
     if (err <= 0) {  // perfect: kept with weight 1, and nothing is left to boost
@@ -270,11 +273,20 @@ Tensor Boosted::decision(const MatrixView& X, int steps, int threads) const {
   }
   const int64_t cols = K == 2 ? 1 : K;
   Tensor out({X.rows, cols});
-  parallel_jobs((X.rows + kRowBlock - 1) / kRowBlock, resolve_threads(threads), [&](int64_t blk) {
-    const int64_t r0 = blk * kRowBlock, r1 = std::min(X.rows, r0 + kRowBlock);
+  std::vector<FastTree> fast;
+  fast.reserve(m);
+  for (int i = 0; i < m; ++i) fast.emplace_back(trees[i]);
+  parallel_jobs((X.rows + kScoreBlock - 1) / kScoreBlock, resolve_threads(threads), [&](int64_t blk) {
+    const int64_t r0 = blk * kScoreBlock, r1 = std::min(X.rows, r0 + kScoreBlock);
     std::vector<double> f(static_cast<size_t>((r1 - r0) * K), 0.0);
-    for (int i = 0; i < m; ++i)
-      for (int64_t r = r0; r < r1; ++r) f[(r - r0) * K + cls[i][trees[i].leaf(X.row(r))]] += alpha[i];
+    const MatrixView part{X.row(r0), r1 - r0, X.cols};
+    uint8_t nan[kScoreBlock];
+    int32_t leaf[kScoreBlock];
+    const bool any_nan = rows_with_nan(part, nan);
+    for (int i = 0; i < m; ++i) {
+      fast[i].leaves(part, any_nan ? nan : nullptr, leaf);
+      for (int64_t r = r0; r < r1; ++r) f[(r - r0) * K + cls[i][leaf[r - r0]]] += alpha[i];
+    }
     for (int64_t r = r0; r < r1; ++r) {
       if (K == 2) out[r] = static_cast<float>((f[(r - r0) * 2 + 1] - f[(r - r0) * 2]) / asum);
       else

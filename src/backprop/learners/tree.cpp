@@ -262,13 +262,16 @@ class Grower {
       int32_t parent;
       bool is_left;
       std::vector<int> live;
+      std::vector<double> stats;  // subtract_: (d, kStats) binary_sums, inherited; empty = not yet
     };
+    subtract_ = o_.subtract && K_ == 2 && (o_.max_features == 0 || o_.max_features >= bf_.d);
+    const size_t stats_size = static_cast<size_t>(bf_.d) * kStats;
     std::vector<int> all;
     for (int f = 0; f < static_cast<int>(bf_.d); ++f)
       if (bf_.n_bins[f] > 1) all.push_back(f);
     const_.assign(bf_.d, 0);
     std::vector<Item> stack;
-    stack.push_back({0, static_cast<int64_t>(idx_.size()), 0, -1, false, std::move(all)});
+    stack.push_back({0, static_cast<int64_t>(idx_.size()), 0, -1, false, std::move(all), {}});
     std::vector<double> tot(K_);
     double W_root = 0;
     while (!stack.empty()) {
@@ -291,7 +294,11 @@ class Grower {
                   W < 2 * o_.min_weight_leaf || imp <= 1e-7;
       Split s;
       if (!leaf) {
+        stats_ready_ = !it.stats.empty();
+        if (subtract_ && !stats_ready_) it.stats.assign(stats_size, 0.0);
+        stats_ = subtract_ ? it.stats.data() : nullptr;
         s = best_split(it.b, it.e, tot.data(), W, imp, it.live);
+        stats_ = nullptr;
         if (!s.valid() || (W / W_root) * s.gain + kEps < o_.min_gain) leaf = true;
       }
       if (leaf) continue;
@@ -305,9 +312,36 @@ class Grower {
         nd.threshold = s.threshold;
       }
       const int64_t mid = partition(it.b, it.e, s);
+      std::vector<double> lstats, rstats;
+      // (not when the children are leaves by depth or size: stumps, the last level of a depth-limited tree)
+      const bool children_split = (o_.max_depth == 0 || it.depth + 1 < o_.max_depth) &&
+                                  std::max(mid - it.b, it.e - mid) >= std::max<int64_t>(o_.min_samples_split, 2 * o_.min_samples_leaf);
+      if (subtract_ && children_split) {
+        // The smaller child's sums of the 0/1 features still live, directly; the larger's by
+        // subtraction (exact for integer weights such as bootstrap counts).
+        const bool left_small = mid - it.b <= it.e - mid;
+        const int64_t sb = left_small ? it.b : mid, se = left_small ? mid : it.e;
+        for (int64_t i = sb; i < se; ++i) {
+          const double w = weight(idx_[i]);
+          const bool one = y_[idx_[i]] != 0;
+          nw1_[i] = one ? w : 0.0;
+          nw0_[i] = one ? 0.0 : w;
+        }
+        std::vector<double> small(stats_size, 0.0), large(stats_size, 0.0);
+        for (int f : it.live) {
+          if (bf_.n_bins[f] != 2) continue;
+          double* sm = &small[static_cast<size_t>(f) * kStats];
+          binary_sums(f, sb, se, sm);
+          const double* pa = &it.stats[static_cast<size_t>(f) * kStats];
+          double* lg = &large[static_cast<size_t>(f) * kStats];
+          for (int q = 0; q < kStats; ++q) lg[q] = pa[q] - sm[q];
+        }
+        lstats = left_small ? std::move(small) : std::move(large);
+        rstats = left_small ? std::move(large) : std::move(small);
+      }
       // right pushed first so the left subtree is numbered next (preorder, as scikit-learn)
-      stack.push_back({mid, it.e, it.depth + 1, id, false, it.live});
-      stack.push_back({it.b, mid, it.depth + 1, id, true, std::move(it.live)});
+      stack.push_back({mid, it.e, it.depth + 1, id, false, it.live, std::move(rstats)});
+      stack.push_back({it.b, mid, it.depth + 1, id, true, std::move(it.live), std::move(lstats)});
     }
     tree_.set_values(o_.laplace);
     return std::move(tree_);
@@ -433,6 +467,57 @@ class Grower {
     return std::move(feat_split_[best]);
   }
 
+  // The sums of a two-class 0/1 feature over idx_[b, e): weights of classes 0 and 1 with code 1
+  // (o[0], o[1]) and code 2 (o[2], o[3]), the row counts of codes 1 and 2 (o[4], o[5]), and the
+  // missing rows' class weights and count (o[6..8]). They live in registers, each row adding its
+  // weight under a mask (no read-modify-write of a histogram slot, whose next update would wait
+  // on the last); nw0_/nw1_ must hold the rows' class-split weights. Products by 0 or 1 are exact.
+  void binary_sums(int f, int64_t b, int64_t e, double* o) const {
+    static constexpr double is1[3] = {0, 1, 0}, is2[3] = {0, 0, 1};
+    const uint16_t* code = &bf_.codes[static_cast<int64_t>(f) * bf_.n];
+    const double* w0 = nw0_.data();
+    const double* w1 = nw1_.data();
+    // two sets of accumulators (even and odd rows) halve the chains' latency per row
+    double a10 = 0, a11 = 0, a20 = 0, a21 = 0, b10 = 0, b11 = 0, b20 = 0, b21 = 0;
+    int64_t c1 = 0, c2 = 0;
+    int64_t i = b;
+    for (; i + 2 <= e; i += 2) {
+      const unsigned c = code[idx_[i]], d = code[idx_[i + 1]];
+      const double m1 = is1[c], m2 = is2[c], q1 = is1[d], q2 = is2[d];
+      a10 += m1 * w0[i];
+      a11 += m1 * w1[i];
+      a20 += m2 * w0[i];
+      a21 += m2 * w1[i];
+      b10 += q1 * w0[i + 1];
+      b11 += q1 * w1[i + 1];
+      b20 += q2 * w0[i + 1];
+      b21 += q2 * w1[i + 1];
+      c1 += (c == 1) + (d == 1);
+      c2 += (c == 2) + (d == 2);
+    }
+    for (; i < e; ++i) {
+      const unsigned c = code[idx_[i]];
+      const double m1 = is1[c], m2 = is2[c];
+      a10 += m1 * w0[i];
+      a11 += m1 * w1[i];
+      a20 += m2 * w0[i];
+      a21 += m2 * w1[i];
+      c1 += c == 1;
+      c2 += c == 2;
+    }
+    a10 += b10, a11 += b11, a20 += b20, a21 += b21;
+    const double n1 = static_cast<double>(c1), n2 = static_cast<double>(c2);
+    double m0 = 0, mw1 = 0, mn = 0;
+    if (bf_.has_missing)
+      for (int64_t i = b; i < e; ++i)
+        if (code[idx_[i]] == 0) {
+          m0 += w0[i];
+          mw1 += w1[i];
+          mn += 1;
+        }
+    o[0] = a10, o[1] = a11, o[2] = a20, o[3] = a21, o[4] = n1, o[5] = n2, o[6] = m0, o[7] = mw1, o[8] = mn;
+  }
+
   // The compact class histogram of feature f over the node: m present bins in ascending order.
   // Dense (one slot per bin) when the node has rows enough; else sort the rows by bin.
   void histogram(int f, int64_t b, int64_t e, Scratch& s, double* miss, int64_t& miss_n) const {
@@ -446,45 +531,26 @@ class Grower {
     std::fill(miss, miss + K, 0.0);
     miss_n = 0;
     if (K == 2 && nb == 2) {
-      // A 0/1 feature (one-hot columns) with two classes: the six sums live in registers, each
-      // row adds its weight to each under a mask (no read-modify-write of a histogram slot, whose
-      // next update would wait on the last). Missing rows only when the data have any.
-      // (class-split weights gathered once per node; products by 0 or 1 are exact)
-      static constexpr double is1[3] = {0, 1, 0}, is2[3] = {0, 0, 1};
-      const double* w0 = nw0_.data();
-      const double* w1 = nw1_.data();
-      double a10 = 0, a11 = 0, a20 = 0, a21 = 0, n1 = 0, n2 = 0;
-      for (int64_t i = b; i < e; ++i) {
-        const unsigned c = code[idx_[i]];
-        const double m1 = is1[c], m2 = is2[c];
-        a10 += m1 * w0[i];
-        a11 += m1 * w1[i];
-        a20 += m2 * w0[i];
-        a21 += m2 * w1[i];
-        n1 += m1;
-        n2 += m2;
+      // A 0/1 feature (one-hot columns) with two classes: its nine sums (binary_sums), taken
+      // from the node's inherited ones when its sibling's were subtracted from its parent's.
+      double st[kStats];
+      const double* src = st;
+      if (stats_ && stats_ready_) {
+        src = stats_ + static_cast<size_t>(f) * kStats;
+      } else {
+        binary_sums(f, b, e, st);
+        if (stats_) std::copy(st, st + kStats, stats_ + static_cast<size_t>(f) * kStats);
       }
-      const int32_t* ny = ny_.data();
-      const double* nw = nw_.data();
-      if (bf_.has_missing) {
-        for (int64_t i = b; i < e; ++i)
-          if (code[idx_[i]] == 0) {
-            miss[ny[i]] += nw[i];
-            ++miss_n;
-          }
-      }
-      if (n1 > 0) {
-        s.code.push_back(1);
-        s.cn.push_back(static_cast<int64_t>(n1));
-        s.cw.push_back(a10);
-        s.cw.push_back(a11);
-      }
-      if (n2 > 0) {
-        s.code.push_back(2);
-        s.cn.push_back(static_cast<int64_t>(n2));
-        s.cw.push_back(a20);
-        s.cw.push_back(a21);
-      }
+      miss[0] = src[6];
+      miss[1] = src[7];
+      miss_n = static_cast<int64_t>(src[8]);
+      for (int c = 1; c <= 2; ++c)
+        if (src[3 + c] > 0) {
+          s.code.push_back(c);
+          s.cn.push_back(static_cast<int64_t>(src[3 + c]));
+          s.cw.push_back(src[2 * (c - 1)]);
+          s.cw.push_back(src[2 * (c - 1) + 1]);
+        }
       return;
     }
     if (n * 4 >= nb) {
@@ -663,6 +729,14 @@ class Grower {
   std::vector<int32_t> ny_;  // labels and weights of idx_'s rows at the node being split
   std::vector<double> nw_;
   std::vector<double> nw0_, nw1_;  // K = 2: nw_ where the label is 0 (1), else 0
+  // Histogram subtraction (two classes, every feature tried at every node): the node being split
+  // has binary_sums for each of its 0/1 features at stats_ (d, kStats): inherited (stats_ready_)
+  // or written as they are computed. After a split only the smaller child's are computed; the
+  // larger child's are its parent's minus those.
+  static constexpr int kStats = 9;
+  bool subtract_ = false;
+  double* stats_ = nullptr;
+  bool stats_ready_ = false;
   std::vector<int> perm_;
   std::vector<uint8_t> const_;  // (d) found constant at the node being split (valid for `cand` only)
   std::vector<Scratch> scratch_;
@@ -755,6 +829,15 @@ void FastTree::leaves(const MatrixView& X, const int64_t* rows, int64_t count, c
   auto row_of = [&](int64_t j) { return rows ? rows[j] : j; };
   if (nodes_.empty()) {
     for (int64_t j = 0; j < n; ++j) out[j] = tree_->leaf(X.row(row_of(j)));
+    return;
+  }
+  if (nodes_.size() == 3) {  // a stump: one compare and select per row (NaN: the reference walk)
+    const Node& root = nodes_[0];
+    for (int64_t j = 0; j < n; ++j) {
+      const float* x = X.row(row_of(j));
+      const int32_t m = -static_cast<int32_t>(x[root.feature] <= root.threshold);
+      out[j] = row_nan && row_nan[row_of(j)] ? tree_->leaf(x) : (1 & m) | (2 & ~m);
+    }
     return;
   }
   // kLanes rows in flight; a lane whose row reached its leaf takes the next row (rows with a NaN

@@ -105,6 +105,10 @@ struct TreeOptions {
   bool laplace = false;              // leaf probabilities (k+1)/(n+K) instead of k/n
   uint64_t seed = 1;                 // for max_features and the ccp folds
   int threads = 1;                   // features evaluated in parallel at large nodes (1 = serial)
+  // Two classes, every feature tried at each split: the smaller child's sums of the 0/1 features
+  // are computed and the larger child's taken as its parent's minus them (the same tree for
+  // integer weights; false computes both, for tests and measurement).
+  bool subtract = true;
 };
 
 // Parses "gini" | "entropy" | "gain-ratio" and "none" | "ccp" | "pessimistic".
