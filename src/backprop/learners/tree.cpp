@@ -518,6 +518,14 @@ class Grower {
     o[0] = a10, o[1] = a11, o[2] = a20, o[3] = a21, o[4] = n1, o[5] = n2, o[6] = m0, o[7] = mw1, o[8] = mn;
   }
 
+  // binary_sums of feature f at the node: inherited, or computed (into st) and kept for the children.
+  const double* node_binary_sums(int f, int64_t b, int64_t e, double* st) const {
+    if (stats_ && stats_ready_) return stats_ + static_cast<size_t>(f) * kStats;
+    binary_sums(f, b, e, st);
+    if (stats_) std::copy(st, st + kStats, stats_ + static_cast<size_t>(f) * kStats);
+    return st;
+  }
+
   // The compact class histogram of feature f over the node: m present bins in ascending order.
   // Dense (one slot per bin) when the node has rows enough; else sort the rows by bin.
   void histogram(int f, int64_t b, int64_t e, Scratch& s, double* miss, int64_t& miss_n) const {
@@ -534,13 +542,7 @@ class Grower {
       // A 0/1 feature (one-hot columns) with two classes: its nine sums (binary_sums), taken
       // from the node's inherited ones when its sibling's were subtracted from its parent's.
       double st[kStats];
-      const double* src = st;
-      if (stats_ && stats_ready_) {
-        src = stats_ + static_cast<size_t>(f) * kStats;
-      } else {
-        binary_sums(f, b, e, st);
-        if (stats_) std::copy(st, st + kStats, stats_ + static_cast<size_t>(f) * kStats);
-      }
+      const double* src = node_binary_sums(f, b, e, st);
       miss[0] = src[6];
       miss[1] = src[7];
       miss_n = static_cast<int64_t>(src[8]);
@@ -621,6 +623,35 @@ class Grower {
   Split eval_feature(int f, int64_t b, int64_t e, const double* tot, double W, double imp, Scratch& s,
                      bool* constant = nullptr) const {
     const int K = K_;
+    if (K == 2 && bf_.n_bins[f] == 2) {
+      // A 0/1 feature with two classes and no missing rows here: its one candidate, without the
+      // general machinery (most of a forest's evaluations are of these, at small nodes). The
+      // same arithmetic, in the same order, as `consider` below.
+      double st[kStats];
+      const double* src = node_binary_sums(f, b, e, st);
+      if (src[8] == 0) {
+        Split best;
+        const bool cnst = !(src[4] > 0 && src[5] > 0);
+        if (constant) *constant = cnst;
+        if (cnst) return best;
+        const int64_t nl = static_cast<int64_t>(src[4]), nr = (e - b) - nl;
+        const double l[2] = {src[0], src[1]}, r[2] = {tot[0] - l[0], tot[1] - l[1]};
+        const double WL = l[0] + l[1], WR = r[0] + r[1];
+        if (nl < o_.min_samples_leaf || nr < o_.min_samples_leaf) return best;
+        if (WL < o_.min_weight_leaf || WR < o_.min_weight_leaf || WL <= 0 || WR <= 0) return best;
+        const double g = imp - (WL / W) * impurity(l, 2, WL, crit_) - (WR / W) * impurity(r, 2, WR, crit_);
+        if (!(g > best.gain)) return best;
+        best.gain = g;
+        best.feature = f;
+        best.default_left = WL >= WR;
+        if (o_.criterion == Criterion::gain_ratio) {
+          const double pl = WL / W, pr = WR / W;
+          best.split_info = -(pl * std::log2(pl) + pr * std::log2(pr));
+        }
+        best.threshold = midpoint(bf_.hi[f][0], bf_.lo[f][1]);
+        return best;
+      }
+    }
     s.miss.resize(K);
     std::vector<double>& miss = s.miss;
     int64_t miss_n = 0;
@@ -663,8 +694,10 @@ class Grower {
           best.gain = g;
           best.feature = f;
           best.default_left = miss_n == 0 ? WL >= WR : dl;
-          const double pl = WL / W, pr = WR / W;
-          best.split_info = -(pl * std::log2(pl) + pr * std::log2(pr));
+          if (o_.criterion == Criterion::gain_ratio) {  // (log2 only where it is used)
+            const double pl = WL / W, pr = WR / W;
+            best.split_info = -(pl * std::log2(pl) + pr * std::log2(pr));
+          }
           best_pos = pos;
           best_order = order_id;
         }
