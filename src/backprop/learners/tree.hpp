@@ -10,7 +10,10 @@
 // midpoints between consecutive values, exactly as scikit-learn's sorted splitter; with more,
 // quantile bins. At each node a feature's class histogram is built either densely (one slot per
 // bin) or, when the node has few rows for the feature's many bins, by sorting the node's rows by
-// bin — both give the same candidates, the cheaper one is used. Categorical splits send a subset
+// bin — both give the same candidates, the cheaper one is used. With two classes a 0/1 feature
+// (one-hot columns) is summed in registers instead, and when every feature is tried at every split
+// (bagging, boosting) only the smaller child's sums are computed, the larger's being its parent's
+// minus them (histogram subtraction). Categorical splits send a subset
 // of the categories left: for two classes the categories are ordered by their positive rate and
 // the best prefix is taken (optimal for Gini and entropy); for K > 2 the K one-versus-rest
 // orderings are each scanned and the best prefix of any is taken (a heuristic).
