@@ -6,6 +6,7 @@
 #include "backprop/learners/ensemble.hpp"
 #include "backprop/learners/learner.hpp"
 #include "backprop/learners/tree.hpp"
+#include "backprop/util/rng.hpp"
 
 namespace bp::learners {
 namespace {
@@ -238,6 +239,146 @@ TEST(TreeCore, PresetsFitAndBeatChance) {
       EXPECT_GT(accuracy(m->predict_proba(D.view()), D.y, 2), 0.95) << p;
       m->validate();
     }
+}
+
+// --- the fast paths equal the reference ones -----------------------------------------------------
+
+// Random data: numeric features (some NaN), 0/1 features, and optionally a categorical one.
+Data random_data(uint64_t seed, int64_t n, bool with_nan, bool with_cat) {
+  Rng rng(seed);
+  Data D;
+  D.n = n;
+  D.d = 6;
+  D.cats = {0, 0, 0, 0, 0, with_cat ? 5 : 0};
+  for (int64_t r = 0; r < n; ++r) {
+    const float a = static_cast<float>(rng.uniform()), b = static_cast<float>(rng.below(20));
+    const float c = static_cast<float>(rng.below(2)), e = static_cast<float>(rng.below(2));
+    const float g = static_cast<float>(rng.below(5));
+    const bool hole = with_nan && rng.below(7) == 0;
+    D.X.insert(D.X.end(), {hole ? std::nanf("") : a, b, c, e, static_cast<float>(rng.uniform()), g});
+    D.y.push_back(static_cast<int32_t>((a + 0.2f * c + 0.1f * (g == 2) + 0.3f * static_cast<float>(rng.uniform())) > 0.7f));
+  }
+  return D;
+}
+
+TEST(TreeFastPaths, FastWalkFindsTheReferenceLeaf) {
+  // Trees with NaN rows and learned default directions, with and without categorical splits,
+  // scored on fresh rows (some with NaN, some categorical codes out of range).
+  for (const bool cat : {false, true})
+    for (const bool nan : {false, true}) {
+      const Data D = random_data(11 + cat + 2 * nan, 400, nan, cat);
+      const Data Q = random_data(99, 300, true, cat);
+      TreeOptions o;
+      o.max_features = 3;
+      for (uint64_t seed = 1; seed <= 4; ++seed) {
+        o.seed = seed;
+        const BinnedFeatures bf = bin_features(D.view(), D.cats, seed % 2 ? 255 : 8);
+        const Tree t = grow_tree(bf, D.y.data(), nullptr, 2, o);
+        ASSERT_GT(t.size(), 20);
+        const FastTree f(t);
+        std::vector<uint8_t> row_nan(Q.n);
+        ASSERT_TRUE(rows_with_nan(Q.view(), row_nan.data()));
+        std::vector<int32_t> leaf(Q.n), some(Q.n);
+        f.leaves(Q.view(), row_nan.data(), leaf.data());
+        for (int64_t r = 0; r < Q.n; ++r) ASSERT_EQ(leaf[r], t.leaf(Q.X.data() + r * Q.d)) << "row " << r;
+        // an index list (every third row, backwards)
+        std::vector<int64_t> rows;
+        for (int64_t r = Q.n - 1; r >= 0; r -= 3) rows.push_back(r);
+        f.leaves(Q.view(), rows.data(), static_cast<int64_t>(rows.size()), row_nan.data(), some.data());
+        for (size_t j = 0; j < rows.size(); ++j) ASSERT_EQ(some[j], leaf[rows[j]]);
+        // the rows without NaN need no flags
+        if (!nan) {
+          std::vector<int64_t> clean;
+          for (int64_t r = 0; r < Q.n; ++r)
+            if (!row_nan[r]) clean.push_back(r);
+          f.leaves(Q.view(), clean.data(), static_cast<int64_t>(clean.size()), nullptr, some.data());
+          for (size_t j = 0; j < clean.size(); ++j) ASSERT_EQ(some[j], leaf[clean[j]]);
+        }
+      }
+    }
+}
+
+TEST(TreeFastPaths, TwoClassBinaryHistogramEqualsTheGeneralOne) {
+  // The same rows as a two-class problem (0/1 features take the register path) and as a
+  // three-class one whose third class is absent (the general histogram): the same tree, with
+  // integer and with fractional weights, with and without missing values.
+  for (const bool nan : {false, true}) {
+    Data D = random_data(5, 500, nan, false);
+    std::vector<float> w(D.n);
+    Rng rng(3);
+    for (auto& v : w) v = static_cast<float>(rng.below(4));
+    for (int frac = 0; frac < 2; ++frac) {
+      if (frac)
+        for (auto& v : w) v = static_cast<float>(rng.uniform());
+      TreeOptions o;
+      o.max_features = 2;
+      o.seed = 9;
+      const BinnedFeatures bf = bin_features(D.view(), D.cats, 255);
+      const Tree two = grow_tree(bf, D.y.data(), w.data(), 2, o);
+      const Tree three = grow_tree(bf, D.y.data(), w.data(), 3, o);
+      ASSERT_GT(two.size(), 20);
+      ASSERT_EQ(two.size(), three.size());
+      for (int64_t i = 0; i < two.size(); ++i) {
+        EXPECT_EQ(two.nodes[i].feature, three.nodes[i].feature) << "node " << i;
+        EXPECT_EQ(two.nodes[i].threshold, three.nodes[i].threshold) << "node " << i;
+        EXPECT_EQ(two.nodes[i].default_left, three.nodes[i].default_left) << "node " << i;
+        EXPECT_EQ(two.counts[i * 2], three.counts[i * 3]);
+        EXPECT_EQ(two.counts[i * 2 + 1], three.counts[i * 3 + 1]);
+      }
+    }
+  }
+}
+
+TEST(TreeFastPaths, HistogramSubtractionGrowsTheSameTree) {
+  // Every feature at every split (bagging, boosting): the larger child's 0/1-feature sums taken
+  // as parent minus smaller child give the tree that computing both gives: exactly for integer
+  // (bootstrap) weights, with and without missing values; and the same splits for fractional ones.
+  for (const bool nan : {false, true}) {
+    const Data D = random_data(31 + nan, 700, nan, false);
+    std::vector<float> w(D.n);
+    Rng rng(4);
+    for (auto& v : w) v = static_cast<float>(rng.below(4));
+    const BinnedFeatures bf = bin_features(D.view(), D.cats, 255);
+    TreeOptions o;
+    const Tree sub = grow_tree(bf, D.y.data(), w.data(), 2, o);
+    o.subtract = false;
+    const Tree direct = grow_tree(bf, D.y.data(), w.data(), 2, o);
+    ASSERT_GT(sub.size(), 50);
+    ASSERT_EQ(sub.size(), direct.size());
+    for (int64_t i = 0; i < sub.size(); ++i) {
+      ASSERT_EQ(sub.nodes[i].feature, direct.nodes[i].feature) << "node " << i;
+      ASSERT_EQ(sub.nodes[i].threshold, direct.nodes[i].threshold) << "node " << i;
+      ASSERT_EQ(sub.nodes[i].right, direct.nodes[i].right) << "node " << i;
+      ASSERT_EQ(sub.nodes[i].default_left, direct.nodes[i].default_left) << "node " << i;
+    }
+    EXPECT_EQ(sub.value, direct.value);
+    // depth-limited, fractional weights (a boosting step)
+    for (auto& v : w) v = static_cast<float>(rng.uniform());
+    o.max_depth = 5;
+    const Tree fdirect = grow_tree(bf, D.y.data(), w.data(), 2, o);
+    o.subtract = true;
+    const Tree fsub = grow_tree(bf, D.y.data(), w.data(), 2, o);
+    ASSERT_EQ(fsub.size(), fdirect.size());
+    for (int64_t i = 0; i < fsub.size(); ++i) {
+      EXPECT_EQ(fsub.nodes[i].feature, fdirect.nodes[i].feature) << "node " << i;
+      EXPECT_EQ(fsub.nodes[i].threshold, fdirect.nodes[i].threshold) << "node " << i;
+    }
+  }
+}
+
+TEST(TreeFastPaths, ForestScoresAreTheMeanOfItsTreesReferenceScores) {
+  // Forest::predict_proba (fast walk, blocks of rows) against Tree::accumulate_proba tree by tree.
+  const Data D = random_data(21, 600, true, true);
+  const Data Q = random_data(22, 2500, true, true);  // more than one block of rows
+  ForestOptions fo;
+  fo.n_trees = 12;
+  fo.tree.max_features = 3;
+  fo.tree.max_bins = 255;
+  const Forest f = fit_forest(D.set(), fo);
+  const Tensor p = f.predict_proba(Q.view(), 2);
+  std::vector<float> acc(static_cast<size_t>(Q.n * 2), 0.f);
+  for (const Tree& t : f.trees) t.accumulate_proba(Q.view(), acc.data(), 1.0f);
+  for (int64_t i = 0; i < Q.n * 2; ++i) ASSERT_EQ(p[i], acc[i] * (1.0f / 12)) << "at " << i;
 }
 
 // --- threads and seeds ------------------------------------------------------------------------

@@ -49,6 +49,9 @@ void parallel_jobs(int64_t n, int threads, const std::function<void(int64_t)>& j
 }
 
 constexpr int64_t kRowBlock = 256;
+// Forest scoring: each tree walks this many rows per call (measured: 1024 rows took 0.64× the
+// CPU time of 256, Adult, 256 trees; 4096 no better than 1024).
+constexpr int64_t kScoreBlock = 1024;
 
 void check_cols(const MatrixView& X, int d) {
   if (X.cols != d) throw LearnerError("the model expects " + std::to_string(d) + " features, got " + std::to_string(X.cols));
@@ -94,19 +97,35 @@ Forest fit_forest(const TrainSet& t, const ForestOptions& o) {
     const int K = t.n_classes;
     std::vector<double> wrong(n, 0.0);
     std::vector<uint8_t> has(n, 0);
-    parallel_jobs((n + kRowBlock - 1) / kRowBlock, resolve_threads(o.threads), [&](int64_t blk) {
-      std::vector<double> p(K);
-      for (int64_t r = blk * kRowBlock; r < std::min(n, (blk + 1) * kRowBlock); ++r) {
-        std::fill(p.begin(), p.end(), 0.0);
-        for (int i = 0; i < o.n_trees; ++i) {
-          if (inbag[i * words + r / 64] >> (r % 64) & 1) continue;
-          has[r] = 1;
-          const Tree& tr = f.trees[i];
-          const float* v = &tr.value[static_cast<size_t>(tr.leaf(t.X.row(r))) * K];
-          for (int k = 0; k < K; ++k) p[k] += v[k];
+    std::vector<FastTree> fast;
+    fast.reserve(f.trees.size());
+    for (const Tree& tr : f.trees) fast.emplace_back(tr);
+    // Per block of rows, each tree's out-of-bag rows find their leaves together; each row's sum
+    // runs over the trees in index order.
+    parallel_jobs((n + kScoreBlock - 1) / kScoreBlock, resolve_threads(o.threads), [&](int64_t blk) {
+      const int64_t r0 = blk * kScoreBlock, r1 = std::min(n, r0 + kScoreBlock);
+      std::vector<uint8_t> nan(r1 - r0);
+      const MatrixView part{t.X.row(r0), r1 - r0, t.X.cols};
+      const bool any_nan = rows_with_nan(part, nan.data());
+      std::vector<double> p(static_cast<size_t>((r1 - r0) * K), 0.0);
+      std::vector<int64_t> rows;
+      std::vector<int32_t> leaf(r1 - r0);
+      for (int i = 0; i < o.n_trees; ++i) {
+        rows.clear();
+        for (int64_t r = r0; r < r1; ++r)
+          if (!(inbag[i * words + r / 64] >> (r % 64) & 1)) rows.push_back(r - r0);
+        fast[i].leaves(part, rows.data(), static_cast<int64_t>(rows.size()), any_nan ? nan.data() : nullptr, leaf.data());
+        const float* value = f.trees[i].value.data();
+        for (size_t j = 0; j < rows.size(); ++j) {
+          has[r0 + rows[j]] = 1;
+          for (int k = 0; k < K; ++k) p[rows[j] * K + k] += value[static_cast<size_t>(leaf[j]) * K + k];
         }
-        if (has[r]) wrong[r] = (std::max_element(p.begin(), p.end()) - p.begin()) != t.y[r];
       }
+      for (int64_t r = r0; r < r1; ++r)
+        if (has[r]) {
+          const double* pr = &p[(r - r0) * K];
+          wrong[r] = (std::max_element(pr, pr + K) - pr) != t.y[r];
+        }
     });
     double W = 0, E = 0;
     for (int64_t r = 0; r < n; ++r)
@@ -126,11 +145,31 @@ Tensor Forest::predict_proba(const MatrixView& X, int threads) const {
   const int K = n_classes;
   Tensor out({X.rows, static_cast<int64_t>(K)});
   const float scale = 1.0f / static_cast<float>(trees.size());
-  parallel_jobs((X.rows + kRowBlock - 1) / kRowBlock, resolve_threads(threads), [&](int64_t blk) {
-    const int64_t r0 = blk * kRowBlock, r1 = std::min(X.rows, r0 + kRowBlock);
-    const MatrixView part{X.row(r0), r1 - r0, X.cols};
-    std::vector<float> acc(static_cast<size_t>((r1 - r0) * K), 0.f);
-    for (const Tree& t : trees) t.accumulate_proba(part, acc.data(), 1.0f);
+  std::vector<FastTree> fast;
+  fast.reserve(trees.size());
+  for (const Tree& t : trees) fast.emplace_back(t);
+  // Per block of rows, each tree finds every row's leaf, then the leaves' probabilities are added
+  // row by row in tree order (the same sums, in the same order, at any thread count).
+  parallel_jobs((X.rows + kScoreBlock - 1) / kScoreBlock, resolve_threads(threads), [&](int64_t blk) {
+    const int64_t r0 = blk * kScoreBlock, r1 = std::min(X.rows, r0 + kScoreBlock), nr = r1 - r0;
+    const MatrixView part{X.row(r0), nr, X.cols};
+    uint8_t nan[kScoreBlock];
+    const bool any_nan = rows_with_nan(part, nan);
+    int32_t leaf[kScoreBlock];
+    std::vector<float> acc(static_cast<size_t>(nr * K), 0.f);
+    for (size_t i = 0; i < trees.size(); ++i) {
+      fast[i].leaves(part, any_nan ? nan : nullptr, leaf);
+      const float* value = trees[i].value.data();
+      if (K == 2) {
+        for (int64_t r = 0; r < nr; ++r) {
+          acc[r * 2] += value[leaf[r] * 2];
+          acc[r * 2 + 1] += value[leaf[r] * 2 + 1];
+        }
+      } else {
+        for (int64_t r = 0; r < nr; ++r)
+          for (int k = 0; k < K; ++k) acc[r * K + k] += value[static_cast<size_t>(leaf[r]) * K + k];
+      }
+    }
     for (size_t i = 0; i < acc.size(); ++i) out[r0 * K + static_cast<int64_t>(i)] = acc[i] * scale;
   });
   return out;
@@ -179,7 +218,9 @@ Boosted fit_adaboost(const TrainSet& t, const BoostOptions& o) {
   for (int64_t i = 0; i < n; ++i) s += w[i] = t.w ? t.w[i] : 1.0;
   for (auto& v : w) v /= s;
   std::vector<float> wf(n);
-  std::vector<uint8_t> wrong(n);
+  std::vector<uint8_t> wrong(n), row_nan(n);
+  std::vector<int32_t> leaf(n);
+  const bool any_nan = rows_with_nan(t.X, row_nan.data());
   TreeOptions to = o.tree;
   to.threads = resolve_threads(o.threads);
   for (int step = 0; step < o.steps; ++step) {
@@ -187,9 +228,10 @@ Boosted fit_adaboost(const TrainSet& t, const BoostOptions& o) {
     to.seed = tree_seed(o.seed, step);
     Tree tr = grow_tree(bf, t.y, wf.data(), K, to);
     const auto cls = leaf_classes(tr);
+    FastTree(tr).leaves(t.X, any_nan ? row_nan.data() : nullptr, leaf.data());
     double err = 0;
     for (int64_t i = 0; i < n; ++i) {
-      wrong[i] = cls[tr.leaf(t.X.row(i))] != t.y[i];
+      wrong[i] = cls[leaf[i]] != t.y[i];
       if (wrong[i]) err += w[i];
     }
     if (err <= 0) {  // perfect: kept with weight 1, and nothing is left to boost
@@ -231,11 +273,20 @@ Tensor Boosted::decision(const MatrixView& X, int steps, int threads) const {
   }
   const int64_t cols = K == 2 ? 1 : K;
   Tensor out({X.rows, cols});
-  parallel_jobs((X.rows + kRowBlock - 1) / kRowBlock, resolve_threads(threads), [&](int64_t blk) {
-    const int64_t r0 = blk * kRowBlock, r1 = std::min(X.rows, r0 + kRowBlock);
+  std::vector<FastTree> fast;
+  fast.reserve(m);
+  for (int i = 0; i < m; ++i) fast.emplace_back(trees[i]);
+  parallel_jobs((X.rows + kScoreBlock - 1) / kScoreBlock, resolve_threads(threads), [&](int64_t blk) {
+    const int64_t r0 = blk * kScoreBlock, r1 = std::min(X.rows, r0 + kScoreBlock);
     std::vector<double> f(static_cast<size_t>((r1 - r0) * K), 0.0);
-    for (int i = 0; i < m; ++i)
-      for (int64_t r = r0; r < r1; ++r) f[(r - r0) * K + cls[i][trees[i].leaf(X.row(r))]] += alpha[i];
+    const MatrixView part{X.row(r0), r1 - r0, X.cols};
+    uint8_t nan[kScoreBlock];
+    int32_t leaf[kScoreBlock];
+    const bool any_nan = rows_with_nan(part, nan);
+    for (int i = 0; i < m; ++i) {
+      fast[i].leaves(part, any_nan ? nan : nullptr, leaf);
+      for (int64_t r = r0; r < r1; ++r) f[(r - r0) * K + cls[i][leaf[r - r0]]] += alpha[i];
+    }
     for (int64_t r = r0; r < r1; ++r) {
       if (K == 2) out[r] = static_cast<float>((f[(r - r0) * 2 + 1] - f[(r - r0) * 2]) / asum);
       else

@@ -242,6 +242,10 @@ class Grower {
     if (idx_.empty()) throw LearnerError("no training rows with positive weight");
     ny_.resize(idx_.size());
     nw_.resize(idx_.size());
+    if (K_ == 2) {
+      nw0_.resize(idx_.size());
+      nw1_.resize(idx_.size());
+    }
     tree_.n_features = static_cast<int>(bf_.d);
     tree_.n_classes = K_;
     tree_.categories = bf_.categories;
@@ -258,13 +262,16 @@ class Grower {
       int32_t parent;
       bool is_left;
       std::vector<int> live;
+      std::vector<double> stats;  // subtract_: (d, kStats) binary_sums, inherited; empty = not yet
     };
+    subtract_ = o_.subtract && K_ == 2 && (o_.max_features == 0 || o_.max_features >= bf_.d);
+    const size_t stats_size = static_cast<size_t>(bf_.d) * kStats;
     std::vector<int> all;
     for (int f = 0; f < static_cast<int>(bf_.d); ++f)
       if (bf_.n_bins[f] > 1) all.push_back(f);
     const_.assign(bf_.d, 0);
     std::vector<Item> stack;
-    stack.push_back({0, static_cast<int64_t>(idx_.size()), 0, -1, false, std::move(all)});
+    stack.push_back({0, static_cast<int64_t>(idx_.size()), 0, -1, false, std::move(all), {}});
     std::vector<double> tot(K_);
     double W_root = 0;
     while (!stack.empty()) {
@@ -287,7 +294,11 @@ class Grower {
                   W < 2 * o_.min_weight_leaf || imp <= 1e-7;
       Split s;
       if (!leaf) {
+        stats_ready_ = !it.stats.empty();
+        if (subtract_ && !stats_ready_) it.stats.assign(stats_size, 0.0);
+        stats_ = subtract_ ? it.stats.data() : nullptr;
         s = best_split(it.b, it.e, tot.data(), W, imp, it.live);
+        stats_ = nullptr;
         if (!s.valid() || (W / W_root) * s.gain + kEps < o_.min_gain) leaf = true;
       }
       if (leaf) continue;
@@ -301,9 +312,36 @@ class Grower {
         nd.threshold = s.threshold;
       }
       const int64_t mid = partition(it.b, it.e, s);
+      std::vector<double> lstats, rstats;
+      // (not when the children are leaves by depth or size: stumps, the last level of a depth-limited tree)
+      const bool children_split = (o_.max_depth == 0 || it.depth + 1 < o_.max_depth) &&
+                                  std::max(mid - it.b, it.e - mid) >= std::max<int64_t>(o_.min_samples_split, 2 * o_.min_samples_leaf);
+      if (subtract_ && children_split) {
+        // The smaller child's sums of the 0/1 features still live, directly; the larger's by
+        // subtraction (exact for integer weights such as bootstrap counts).
+        const bool left_small = mid - it.b <= it.e - mid;
+        const int64_t sb = left_small ? it.b : mid, se = left_small ? mid : it.e;
+        for (int64_t i = sb; i < se; ++i) {
+          const double w = weight(idx_[i]);
+          const bool one = y_[idx_[i]] != 0;
+          nw1_[i] = one ? w : 0.0;
+          nw0_[i] = one ? 0.0 : w;
+        }
+        std::vector<double> small(stats_size, 0.0), large(stats_size, 0.0);
+        for (int f : it.live) {
+          if (bf_.n_bins[f] != 2) continue;
+          double* sm = &small[static_cast<size_t>(f) * kStats];
+          binary_sums(f, sb, se, sm);
+          const double* pa = &it.stats[static_cast<size_t>(f) * kStats];
+          double* lg = &large[static_cast<size_t>(f) * kStats];
+          for (int q = 0; q < kStats; ++q) lg[q] = pa[q] - sm[q];
+        }
+        lstats = left_small ? std::move(small) : std::move(large);
+        rstats = left_small ? std::move(large) : std::move(small);
+      }
       // right pushed first so the left subtree is numbered next (preorder, as scikit-learn)
-      stack.push_back({mid, it.e, it.depth + 1, id, false, it.live});
-      stack.push_back({it.b, mid, it.depth + 1, id, true, std::move(it.live)});
+      stack.push_back({mid, it.e, it.depth + 1, id, false, it.live, std::move(rstats)});
+      stack.push_back({it.b, mid, it.depth + 1, id, true, std::move(it.live), std::move(lstats)});
     }
     tree_.set_values(o_.laplace);
     return std::move(tree_);
@@ -341,6 +379,11 @@ class Grower {
       ny_[i] = y_[idx_[i]];
       nw_[i] = weight(idx_[i]);
     }
+    if (K_ == 2)
+      for (int64_t i = b; i < e; ++i) {
+        nw1_[i] = ny_[i] ? nw_[i] : 0.0;
+        nw0_[i] = ny_[i] ? 0.0 : nw_[i];
+      }
     std::vector<int> cand;
     const int64_t nl = static_cast<int64_t>(live.size());
     for (int f : live) const_[f] = 0;
@@ -424,6 +467,65 @@ class Grower {
     return std::move(feat_split_[best]);
   }
 
+  // The sums of a two-class 0/1 feature over idx_[b, e): weights of classes 0 and 1 with code 1
+  // (o[0], o[1]) and code 2 (o[2], o[3]), the row counts of codes 1 and 2 (o[4], o[5]), and the
+  // missing rows' class weights and count (o[6..8]). They live in registers, each row adding its
+  // weight under a mask (no read-modify-write of a histogram slot, whose next update would wait
+  // on the last); nw0_/nw1_ must hold the rows' class-split weights. Products by 0 or 1 are exact.
+  void binary_sums(int f, int64_t b, int64_t e, double* o) const {
+    static constexpr double is1[3] = {0, 1, 0}, is2[3] = {0, 0, 1};
+    const uint16_t* code = &bf_.codes[static_cast<int64_t>(f) * bf_.n];
+    const double* w0 = nw0_.data();
+    const double* w1 = nw1_.data();
+    // two sets of accumulators (even and odd rows) halve the chains' latency per row
+    double a10 = 0, a11 = 0, a20 = 0, a21 = 0, b10 = 0, b11 = 0, b20 = 0, b21 = 0;
+    int64_t c1 = 0, c2 = 0;
+    int64_t i = b;
+    for (; i + 2 <= e; i += 2) {
+      const unsigned c = code[idx_[i]], d = code[idx_[i + 1]];
+      const double m1 = is1[c], m2 = is2[c], q1 = is1[d], q2 = is2[d];
+      a10 += m1 * w0[i];
+      a11 += m1 * w1[i];
+      a20 += m2 * w0[i];
+      a21 += m2 * w1[i];
+      b10 += q1 * w0[i + 1];
+      b11 += q1 * w1[i + 1];
+      b20 += q2 * w0[i + 1];
+      b21 += q2 * w1[i + 1];
+      c1 += (c == 1) + (d == 1);
+      c2 += (c == 2) + (d == 2);
+    }
+    for (; i < e; ++i) {
+      const unsigned c = code[idx_[i]];
+      const double m1 = is1[c], m2 = is2[c];
+      a10 += m1 * w0[i];
+      a11 += m1 * w1[i];
+      a20 += m2 * w0[i];
+      a21 += m2 * w1[i];
+      c1 += c == 1;
+      c2 += c == 2;
+    }
+    a10 += b10, a11 += b11, a20 += b20, a21 += b21;
+    const double n1 = static_cast<double>(c1), n2 = static_cast<double>(c2);
+    double m0 = 0, mw1 = 0, mn = 0;
+    if (bf_.has_missing)
+      for (int64_t i = b; i < e; ++i)
+        if (code[idx_[i]] == 0) {
+          m0 += w0[i];
+          mw1 += w1[i];
+          mn += 1;
+        }
+    o[0] = a10, o[1] = a11, o[2] = a20, o[3] = a21, o[4] = n1, o[5] = n2, o[6] = m0, o[7] = mw1, o[8] = mn;
+  }
+
+  // binary_sums of feature f at the node: inherited, or computed (into st) and kept for the children.
+  const double* node_binary_sums(int f, int64_t b, int64_t e, double* st) const {
+    if (stats_ && stats_ready_) return stats_ + static_cast<size_t>(f) * kStats;
+    binary_sums(f, b, e, st);
+    if (stats_) std::copy(st, st + kStats, stats_ + static_cast<size_t>(f) * kStats);
+    return st;
+  }
+
   // The compact class histogram of feature f over the node: m present bins in ascending order.
   // Dense (one slot per bin) when the node has rows enough; else sort the rows by bin.
   void histogram(int f, int64_t b, int64_t e, Scratch& s, double* miss, int64_t& miss_n) const {
@@ -436,6 +538,23 @@ class Grower {
     s.cn.clear();
     std::fill(miss, miss + K, 0.0);
     miss_n = 0;
+    if (K == 2 && nb == 2) {
+      // A 0/1 feature (one-hot columns) with two classes: its nine sums (binary_sums), taken
+      // from the node's inherited ones when its sibling's were subtracted from its parent's.
+      double st[kStats];
+      const double* src = node_binary_sums(f, b, e, st);
+      miss[0] = src[6];
+      miss[1] = src[7];
+      miss_n = static_cast<int64_t>(src[8]);
+      for (int c = 1; c <= 2; ++c)
+        if (src[3 + c] > 0) {
+          s.code.push_back(c);
+          s.cn.push_back(static_cast<int64_t>(src[3 + c]));
+          s.cw.push_back(src[2 * (c - 1)]);
+          s.cw.push_back(src[2 * (c - 1) + 1]);
+        }
+      return;
+    }
     if (n * 4 >= nb) {
       // Slot c holds K class weights and the row count. Small histograms (one-hot features have
       // two bins) get four interleaved copies: consecutive rows then add to different slots
@@ -504,6 +623,35 @@ class Grower {
   Split eval_feature(int f, int64_t b, int64_t e, const double* tot, double W, double imp, Scratch& s,
                      bool* constant = nullptr) const {
     const int K = K_;
+    if (K == 2 && bf_.n_bins[f] == 2) {
+      // A 0/1 feature with two classes and no missing rows here: its one candidate, without the
+      // general machinery (most of a forest's evaluations are of these, at small nodes). The
+      // same arithmetic, in the same order, as `consider` below.
+      double st[kStats];
+      const double* src = node_binary_sums(f, b, e, st);
+      if (src[8] == 0) {
+        Split best;
+        const bool cnst = !(src[4] > 0 && src[5] > 0);
+        if (constant) *constant = cnst;
+        if (cnst) return best;
+        const int64_t nl = static_cast<int64_t>(src[4]), nr = (e - b) - nl;
+        const double l[2] = {src[0], src[1]}, r[2] = {tot[0] - l[0], tot[1] - l[1]};
+        const double WL = l[0] + l[1], WR = r[0] + r[1];
+        if (nl < o_.min_samples_leaf || nr < o_.min_samples_leaf) return best;
+        if (WL < o_.min_weight_leaf || WR < o_.min_weight_leaf || WL <= 0 || WR <= 0) return best;
+        const double g = imp - (WL / W) * impurity(l, 2, WL, crit_) - (WR / W) * impurity(r, 2, WR, crit_);
+        if (!(g > best.gain)) return best;
+        best.gain = g;
+        best.feature = f;
+        best.default_left = WL >= WR;
+        if (o_.criterion == Criterion::gain_ratio) {
+          const double pl = WL / W, pr = WR / W;
+          best.split_info = -(pl * std::log2(pl) + pr * std::log2(pr));
+        }
+        best.threshold = midpoint(bf_.hi[f][0], bf_.lo[f][1]);
+        return best;
+      }
+    }
     s.miss.resize(K);
     std::vector<double>& miss = s.miss;
     int64_t miss_n = 0;
@@ -546,8 +694,10 @@ class Grower {
           best.gain = g;
           best.feature = f;
           best.default_left = miss_n == 0 ? WL >= WR : dl;
-          const double pl = WL / W, pr = WR / W;
-          best.split_info = -(pl * std::log2(pl) + pr * std::log2(pr));
+          if (o_.criterion == Criterion::gain_ratio) {  // (log2 only where it is used)
+            const double pl = WL / W, pr = WR / W;
+            best.split_info = -(pl * std::log2(pl) + pr * std::log2(pr));
+          }
           best_pos = pos;
           best_order = order_id;
         }
@@ -611,6 +761,15 @@ class Grower {
   std::vector<int64_t> part_;  // partition's scratch
   std::vector<int32_t> ny_;  // labels and weights of idx_'s rows at the node being split
   std::vector<double> nw_;
+  std::vector<double> nw0_, nw1_;  // K = 2: nw_ where the label is 0 (1), else 0
+  // Histogram subtraction (two classes, every feature tried at every node): the node being split
+  // has binary_sums for each of its 0/1 features at stats_ (d, kStats): inherited (stats_ready_)
+  // or written as they are computed. After a split only the smaller child's are computed; the
+  // larger child's are its parent's minus those.
+  static constexpr int kStats = 9;
+  bool subtract_ = false;
+  double* stats_ = nullptr;
+  bool stats_ready_ = false;
   std::vector<int> perm_;
   std::vector<uint8_t> const_;  // (d) found constant at the node being split (valid for `cand` only)
   std::vector<Scratch> scratch_;
@@ -680,6 +839,92 @@ Tensor Tree::predict_proba(const MatrixView& X) const {
   Tensor out({X.rows, static_cast<int64_t>(n_classes)});
   accumulate_proba(X, out.data(), 1.0f);
   return out;
+}
+
+FastTree::FastTree(const Tree& t) : tree_(&t) {
+  for (const Tree::Node& n : t.nodes)
+    if (n.left >= 0 && n.cat_offset >= 0) return;  // categorical: the reference walk
+  nodes_.resize(t.nodes.size());
+  for (size_t i = 0; i < t.nodes.size(); ++i) {
+    const Tree::Node& n = t.nodes[i];
+    // preorder: the left child directly follows its parent (validate() does not require it of
+    // a loaded tree, so a tree numbered otherwise takes the reference walk)
+    if (n.left >= 0 && n.left != static_cast<int32_t>(i) + 1) {
+      nodes_.clear();
+      return;
+    }
+    nodes_[i] = {n.left >= 0 ? n.feature : -1, n.threshold, n.right};
+  }
+}
+
+void FastTree::leaves(const MatrixView& X, const int64_t* rows, int64_t count, const uint8_t* row_nan, int32_t* out) const {
+  const int64_t n = count;
+  auto row_of = [&](int64_t j) { return rows ? rows[j] : j; };
+  if (nodes_.empty()) {
+    for (int64_t j = 0; j < n; ++j) out[j] = tree_->leaf(X.row(row_of(j)));
+    return;
+  }
+  if (nodes_.size() == 3) {  // a stump: one compare and select per row (NaN: the reference walk)
+    const Node& root = nodes_[0];
+    for (int64_t j = 0; j < n; ++j) {
+      const float* x = X.row(row_of(j));
+      const int32_t m = -static_cast<int32_t>(x[root.feature] <= root.threshold);
+      out[j] = row_nan && row_nan[row_of(j)] ? tree_->leaf(x) : (1 & m) | (2 & ~m);
+    }
+    return;
+  }
+  // kLanes rows in flight; a lane whose row reached its leaf takes the next row (rows with a NaN
+  // are done on the spot by the reference walk). A lane past the last row holds −1.
+  // (Measured on Adult: 16 lanes no faster than 8.)
+  constexpr int kLanes = 8;
+  const Node* nd = nodes_.data();
+  int64_t job[kLanes];
+  const float* xr[kLanes];
+  int32_t cur[kLanes];
+  int64_t next = 0;
+  auto take = [&]() -> int64_t {
+    while (next < n && row_nan && row_nan[row_of(next)]) {
+      out[next] = tree_->leaf(X.row(row_of(next)));
+      ++next;
+    }
+    return next < n ? next++ : -1;
+  };
+  int active = 0;
+  for (int j = 0; j < kLanes; ++j) {
+    job[j] = take();
+    xr[j] = job[j] >= 0 ? X.row(row_of(job[j])) : X.data;
+    cur[j] = 0;
+    active += job[j] >= 0;
+  }
+  while (active > 0) {
+    for (int j = 0; j < kLanes; ++j) {
+      if (job[j] < 0) continue;
+      const Node& nj = nd[cur[j]];
+      if (nj.feature < 0) {
+        out[job[j]] = cur[j];
+        job[j] = take();
+        cur[j] = 0;
+        if (job[j] < 0) --active;
+        else xr[j] = X.row(row_of(job[j]));
+        continue;
+      }
+      // a select by mask: the compiler must not turn it into an (unpredictable) branch
+      const int32_t m = -static_cast<int32_t>(xr[j][nj.feature] <= nj.threshold);
+      cur[j] = ((cur[j] + 1) & m) | (nj.right & ~m);
+    }
+  }
+}
+
+bool rows_with_nan(const MatrixView& X, uint8_t* row_nan) {
+  bool any = false;
+  for (int64_t r = 0; r < X.rows; ++r) {
+    const float* v = X.row(r);
+    bool nan = false;
+    for (int64_t j = 0; j < X.cols; ++j) nan |= std::isnan(v[j]);
+    row_nan[r] = nan;
+    any |= nan;
+  }
+  return any;
 }
 
 void Tree::set_values(bool lap) {
