@@ -27,6 +27,7 @@ if [ "${1:-}" = fashion ]; then
   OUT="$(mktemp -d)"
   trap 'rm -rf "$OUT"' EXIT
   echo "# Fashion-MNIST, MLP 784-256-128-10, Adam lr 1e-3 cosine, batch 128, $EPOCHS epochs, 1 thread per process"
+  sh scripts/machine_header.sh "$BUILD" none
   echo "# $(nproc) CPUs; load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
   printf "%-14s %9s %10s %11s %12s %s\n" run accuracy train_loss samples/s "CPU s" staleness
   for run in "alone" "sync 2" "async 2" "sync 3" "async 3"; do
@@ -58,6 +59,7 @@ MODELS="${2:-mlp lenet5}"
 STEPS="${STEPS:-20}"
 BUILD="${BENCH_BUILD:-build}"
 [ "${NO_BUILD:-0}" = 1 ] || [ -n "${BENCH_BUILD:-}" ] || sh scripts/build.sh >/dev/null
+sh scripts/machine_header.sh "$BUILD" none
 MPIRUN="mpirun --oversubscribe --bind-to none"
 [ "$(id -u)" -eq 0 ] && MPIRUN="$MPIRUN --allow-run-as-root"
 OUT="$(mktemp -d)"

@@ -15,6 +15,7 @@ BUILD="${BENCH_BUILD:-build}"
 ADULT="${ADULT:-data/Adult.csv.gz}"
 [ -f "$ADULT" ] || { echo "bench_learners.sh: $ADULT not found (set ADULT=...)" >&2; exit 1; }
 [ "${NO_BUILD:-0}" = 1 ] || cmake --build "$BUILD" -j2 --target bench_learners >/dev/null
+sh scripts/machine_header.sh "$BUILD" sklearn
 OUT="$(mktemp -d)"
 trap 'rm -rf "$OUT"' EXIT
 export OPENBLAS_NUM_THREADS=1

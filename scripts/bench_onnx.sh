@@ -12,6 +12,7 @@ set -e
 cd "$(dirname "$0")/.."
 BUILD="${BENCH_BUILD:-build}"
 [ -x "$BUILD/bench_onnx" ] || cmake --build "$BUILD" --target bench_onnx
+sh scripts/machine_header.sh "$BUILD" ort
 export NODE_PATH=${NODE_PATH:-/tmp/ortnode/node_modules}
 REPEATS=${REPEATS:-7}
 d=$(mktemp -d)
