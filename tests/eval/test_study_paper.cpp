@@ -3,12 +3,15 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <filesystem>
+#include <fstream>
 #include <sstream>
 #include <stdexcept>
 
 #include <nlohmann/json.hpp>
 
 #include "backprop/eval/metrics.hpp"
+#include "backprop/eval/plots.hpp"
 #include "backprop/eval/study.hpp"
 
 using namespace bp::eval;
@@ -196,6 +199,24 @@ TEST(EvalStudyPaper, ProblemTablesListEveryRowSortedByMean) {
   EXPECT_EQ(text.rfind("P (test positive rate 0.500)", 0), 0u) << text;
   EXPECT_LT(text.find("\nB "), text.find("\nA ")) << text;  // B is better
   EXPECT_NE(text.find("baseline"), std::string::npos);
+}
+
+TEST(EvalStudyPaper, ScatterPlotOfOursAgainstThePapers) {
+  const std::string dir = (std::filesystem::temp_directory_path() / "backprop_eval_scatter").string();
+  std::filesystem::create_directories(dir);
+  const std::vector<ScatterPoint> pts = {{0.896, 0.95, "BST-DT", 1}, {0.828, 0.72, "BST-DT", 0}, {0.71, -0.2, "BST-STMP", 0}};
+  for (const char* ext : {".png", ".svg"}) {
+    const std::string path = dir + "/s" + ext;
+    plot_scatter(path, pts, {"NONE", "PLATT"}, "paper", "ours");
+    std::ifstream in(path, std::ios::binary);
+    std::string head(5, '\0');
+    in.read(head.data(), 5);
+    EXPECT_EQ(head.substr(1, 3) == "PNG" || head == "<?xml", true) << ext << ": " << head;
+  }
+  EXPECT_THROW(plot_scatter(dir + "/e.png", {}, {"A"}, "x", "y"), std::invalid_argument);
+  EXPECT_THROW(plot_scatter(dir + "/e.png", {{NAN, 0, "a", 0}}, {"A"}, "x", "y"), std::invalid_argument);
+  EXPECT_THROW(plot_scatter(dir + "/e.png", {{0, 0, "a", 1}}, {"A"}, "x", "y"), std::invalid_argument);
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

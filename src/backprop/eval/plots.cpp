@@ -380,7 +380,7 @@ void plot_scatter(const std::string& path, const std::vector<ScatterPoint>& poin
                   const std::vector<std::string>& group_names, const std::string& x_label,
                   const std::string& y_label, const PlotOptions& options) {
   if (points.empty()) throw std::invalid_argument("plot_scatter: no points");
-  double lo = 0, hi = 1;
+  double lo = 1, hi = 1;
   for (const ScatterPoint& q : points) {
     if (!std::isfinite(q.x) || !std::isfinite(q.y)) throw std::invalid_argument("plot_scatter: a value is not finite");
     if (q.group < 0 || static_cast<size_t>(q.group) >= group_names.size())
@@ -388,7 +388,7 @@ void plot_scatter(const std::string& path, const std::vector<ScatterPoint>& poin
     lo = std::min({lo, q.x, q.y});
     hi = std::max({hi, q.x, q.y});
   }
-  lo = std::floor(lo * 10) / 10;
+  lo = std::floor(lo * 10) / 10 - 0.1;  // a margin below the lowest point
   hi = std::ceil(hi * 10) / 10;
   std::vector<double> ticks;
   const double step = (hi - lo) > 1.01 ? 0.2 * std::ceil((hi - lo) / 1.0) : 0.1;

@@ -61,8 +61,8 @@ void plot_roc_curve(const std::string& path, const std::vector<double>& scores, 
 
 // A labelled scatter plot on a square panel with the dashed diagonal y = x: one marker per
 // point (colour per `group`, e.g. a calibration, named in the legend by group_names) and its
-// label beside it. Both axes run from min(0, smallest value) to max(1, largest value), rounded
-// out to 0.1. Used by `backprop study` for our MEAN against the paper's per learner and
+// label beside it. Both axes run from 0.1 below the smallest value to max(1, largest value),
+// rounded out to 0.1. Used by `backprop study` for our MEAN against the paper's per learner and
 // calibration. Throws std::invalid_argument for no points, a non-finite value or a group
 // without a name.
 struct ScatterPoint {

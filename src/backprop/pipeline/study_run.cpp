@@ -150,22 +150,25 @@ struct Unit {
   double weight = 1;  // rough relative cost, for the time-left estimate and the order
 };
 
+// About the fit's CPU seconds at 4000 training rows, from a measured run (docs/evaluation.md):
+// only for the time-left estimate and to start the long fits first.
 double unit_weight(const StudyLearner& l, const json& o, const Prepared& p) {
   const double rows = static_cast<double>(p.tr.empty() ? 1 : p.tr[0].size()) / 4000.0,
-               d = static_cast<double>(p.train.num_features());
+               d = static_cast<double>(p.train.num_features()) / 100.0;
   const std::string& k = l.kind;
   double w = 1;
-  if (k == "logistic") w = 0.2 + d * d / 5000;
-  else if (k == "perceptron") w = 0.05 * o.value("epochs", 1);
-  else if (k == "mlp") w = 0.02 * o.value("epochs", 1) * (o.value("hidden", 1) + 4) * d / 50;
-  else if (k == "tree") w = 1;
-  else if (k == "bagged-trees") w = 0.03 * o.value("trees", 100);
-  else if (k == "random-forest") w = 0.006 * o.value("trees", 1024) * std::sqrt(o.value("max_features", 4) + 1.0);
-  else if (k == "boosted-trees") w = 0.004 * o.value("steps", 2048);
-  else if (k == "boosted-stumps") w = 0.0008 * o.value("steps", 8192);
-  else if (k == "xgboost") w = 0.004 * o.value("trees", 300);
-  else if (k == "svm") w = 10;
-  else if (k == "knn") w = 3;
+  if (k == "logistic") w = 0.01 + 0.05 * d * d;
+  else if (k == "perceptron") w = 0.005 * o.value("epochs", 1);
+  else if (k == "mlp") w = 0.0015 * o.value("epochs", 1) * (1 + o.value("hidden", 1) / 30.0) * (1 + d);
+  else if (k == "tree") w = o.value("preset", std::string("cart")) == "cart" ? 2.0 : 0.02;
+  else if (k == "bagged-trees") w = o.value("trees", 100) / 100.0 * (0.1 + 0.6 * d);
+  else if (k == "random-forest") w = o.value("trees", 1024) / 1024.0 * (1.5 + 5 * d);
+  else if (k == "boosted-trees") w = o.value("steps", 2048) / 2048.0 * (3 + 5 * d);
+  else if (k == "boosted-stumps") w = o.value("steps", 8192) / 8192.0 * (1.8 + 4 * d);
+  else if (k == "xgboost") w = 0.0005 * o.value("trees", 300) * o.value("max_depth", 6) / 6.0 * (1 + d);
+  else if (k == "svm") w = 5;
+  else if (k == "knn") w = 2;
+  else if (k == "naive-bayes") w = 0.2;
   return w * rows;
 }
 
@@ -524,7 +527,7 @@ StudyResult run_study(const StudyOptions& o, const Observer& observer) {
       if (now - last_report > std::chrono::seconds(2) || done == static_cast<int64_t>(pending.size())) {
         last_report = now;
         const double el = std::chrono::duration<double>(now - t_run).count();
-        const double left = done_weight > 0 ? el / done_weight * (total_weight - done_weight) : 0;
+        const double left = done_weight > 0 ? std::max(0.0, el / done_weight * (total_weight - done_weight)) : 0;
         char buf[256];
         std::snprintf(buf, sizeof buf, "%lld/%zu fits done (%.0f%% of the estimated work), %s elapsed, about %s left",
                       static_cast<long long>(done), pending.size(),
