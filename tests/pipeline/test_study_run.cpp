@@ -171,6 +171,12 @@ TEST_F(StudyRun, LearnerTableAndChoices) {
   EXPECT_TRUE(pipeline::study_kind_available("mlp"));
   EXPECT_TRUE(pipeline::study_kind_available("random-forest"));
   EXPECT_FALSE(pipeline::study_kind_available("no-such-kind"));
+  // Every option set of every learner this build has is one its make_learner accepts.
+  for (const pipeline::StudyLearner& l : t)
+    if (pipeline::study_kind_available(l.kind))
+      for (const auto* grid : {&l.paper, &l.small})
+        for (const nlohmann::json& op : *grid) EXPECT_EQ(pipeline::study_options_problem(l.kind, op), "") << l.name << op;
+  EXPECT_NE(pipeline::study_options_problem("random-forest", {{"no_such_option", 1}}), "");
 
   pipeline::StudyOptions o = xor_options("x");
   o.learners = {"lr", "no-such"};

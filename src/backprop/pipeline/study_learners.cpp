@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 
 #include "backprop/learners/learner.hpp"
@@ -127,6 +128,22 @@ std::vector<double> positive_column(const Tensor& p) {
   return out;
 }
 
+// The learner's decision_function where the learner interface has one (the learners of
+// docs/learners.md add it: the SVM's decision value is what Platt scaling was made for), else
+// nothing and calibration uses the probabilities. A template, so that this compiles with and
+// without the member.
+template <class L, class M>
+std::optional<std::vector<double>> decision_scores(const L& m, const M& X) {
+  if constexpr (requires { m.decision_function(X); }) {
+    const Tensor d = m.decision_function(X);
+    std::vector<double> out(static_cast<size_t>(d.numel()));
+    for (int64_t i = 0; i < d.numel(); ++i) out[static_cast<size_t>(i)] = d[i];
+    return out;
+  } else {
+    return std::nullopt;
+  }
+}
+
 learners::MatrixView view(const data::Dataset& d) { return {d.x.data(), d.x.dim(0), d.x.dim(1)}; }
 
 std::vector<ScoredConfig> fit_learner(const std::string& kind, json options, const data::Dataset& tr,
@@ -153,7 +170,12 @@ std::vector<ScoredConfig> fit_learner(const std::string& kind, json options, con
     }
     return out;
   }
-  out.push_back({"", positive_column(m->predict_proba(view(va))), positive_column(m->predict_proba(view(te)))});
+  ScoredConfig one{"", positive_column(m->predict_proba(view(va))), positive_column(m->predict_proba(view(te))), {}, {}};
+  if (auto v = decision_scores(*m, view(va))) {
+    one.val_score = std::move(*v);
+    one.test_score = std::move(*decision_scores(*m, view(te)));
+  }
+  out.push_back(std::move(one));
   return out;
 }
 
@@ -214,6 +236,16 @@ bool study_kind_available(const std::string& kind) {
   if (is_network(kind)) return true;
   const auto kinds = learners::learner_kinds();
   return std::find(kinds.begin(), kinds.end(), kind) != kinds.end();
+}
+
+std::string study_options_problem(const std::string& kind, const json& options) {
+  if (is_network(kind)) return "";
+  try {
+    (void)learners::make_learner(kind, options);
+    return "";
+  } catch (const std::exception& e) {
+    return e.what();
+  }
 }
 
 std::vector<ScoredConfig> fit_study_configs(const std::string& kind, const json& options, const data::Dataset& train,

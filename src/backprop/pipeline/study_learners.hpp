@@ -35,10 +35,18 @@ const std::vector<StudyLearner>& study_learners();
 // Whether this build can fit the kind (a network here, or learners::learner_kinds()).
 bool study_kind_available(const std::string& kind);
 
+// Why this build cannot run the option set (an option the kind does not take, a bad value:
+// make_learner's message), or "" when it can. Networks: "" for the options the table uses.
+std::string study_options_problem(const std::string& kind, const nlohmann::json& options);
+
 // One configuration's outputs: P(positive), or margins when StudyLearner::margin.
 struct ScoredConfig {
   std::string name;                 // e.g. "steps=64" or "epochs=8" ("" for a fit of one configuration)
   std::vector<double> val, test;
+  // The scores Platt and isotonic calibration are fitted on, when they differ from val/test:
+  // a learner's decision_function (an SVM's decision value, naive Bayes' log-odds) where the
+  // learner interface has one; empty otherwise.
+  std::vector<double> val_score, test_score;
 };
 
 // Fits `kind` with `options` on `train` (binary labels) and scores `val` and `test` with every

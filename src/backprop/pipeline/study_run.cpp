@@ -219,8 +219,11 @@ std::pair<std::vector<double>, std::vector<double>> calibrated(const ScoredConfi
     return {scale(s.val), scale(s.test)};
   }
   const bool iso = std::string(cal) == "ISO";
-  const std::unique_ptr<eval::Calibrator> c = eval::make_calibrator(iso ? "isotonic" : "platt", s.val, val_y);
-  std::pair<std::vector<double>, std::vector<double>> out{c->apply(s.val), c->apply(s.test)};
+  const bool own = !s.val_score.empty();  // the learner's decision_function
+  const std::vector<double>& fv = own ? s.val_score : s.val;
+  const std::vector<double>& ft = own ? s.test_score : s.test;
+  const std::unique_ptr<eval::Calibrator> c = eval::make_calibrator(iso ? "isotonic" : "platt", fv, val_y);
+  std::pair<std::vector<double>, std::vector<double>> out{c->apply(fv), c->apply(ft)};
   if (iso) {
     // Isotonic regression gives exact 0 and 1 at the ends of the score range (a block of
     // validation cases all of one class); one test case beyond them would cost MXE's 49.8-bit
@@ -390,7 +393,18 @@ StudyResult run_study(const StudyOptions& o, const Observer& observer) {
   std::vector<size_t> learners;
   for (size_t i : chosen) {
     if (study_kind_available(all[i].kind)) {
-      learners.push_back(i);
+      // Options this build's learner refuses (a grid written for a learner still to come):
+      // the whole learner is left out with the first reason, rather than every fit failing.
+      std::string why;
+      for (const json& op : o.grid == "paper" ? all[i].paper : all[i].small)
+        if (why.empty()) why = study_options_problem(all[i].kind, op);
+      if (why.empty()) {
+        learners.push_back(i);
+      } else {
+        result.skipped.push_back("skipping " + all[i].name + ": its grid does not fit this build's '" + all[i].kind +
+                                 "': " + why);
+        say(result.skipped.back());
+      }
     } else {
       result.skipped.push_back("skipping " + all[i].name + ": this build has no learner '" + all[i].kind + "'");
       say(result.skipped.back());
