@@ -111,7 +111,7 @@ TEST_F(CliOutputs, OutputLocationsAreCheckedBeforeTheWork) {
   expect_refused("train --data " + a + slow + " -o " + path("m.safetensors") + " --report /nonexistent/r.json", 5,
                  {"/nonexistent/r.json"});
   EXPECT_FALSE(fs::exists(path("m.safetensors")));  // the model was not saved before the report failed
-  expect_refused("study --data " + a + " --positive yes --mlp-epochs 10000 -o /nonexistent/s", 5, {"/nonexistent/s"});
+  expect_refused("study --data " + a + " --positive yes --grid paper -o /nonexistent/s", 5, {"/nonexistent/s"});
   expect_refused("train --data " + a + slow + " -o " + dir_.string(), 2, {"is a directory"});
   expect_refused("train --data " + a + slow + " -o " + path("sub/"), 2, {"names a directory"});
   expect_refused("train --data " + a + slow + " -o " + a + "/m", 5, {"is not a directory"});

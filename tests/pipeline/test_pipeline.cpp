@@ -297,33 +297,33 @@ TEST_F(Pipeline, PredictWritesCsvThatTheReaderReadsBack) {
 
 TEST_F(Pipeline, ATinyStudy) {
   pipeline::StudyOptions o;
-  o.data.source = binary_csv(300);
-  o.data.positive = {"yes"};
+  o.problems = {{"POSITIVE", {}, false}};
+  o.problems[0].data.source = binary_csv(300);
+  o.problems[0].data.positive = {"yes"};
+  o.learners = {"LR", "PRC", "ANN"};
+  o.grid = "small";
+  o.folds = 2;
   o.trials = 2;
   o.max_train = 120;
-  o.mlp_hidden = {{4}};
-  o.mlp_lrs = {0.01};
-  o.mlp_epochs = 3;
-  o.lr_lrs = {0.1};
-  o.lr_epochs = 20;
-  o.perceptron_epochs = {1, 5};
+  o.bootstrap = 50;
   o.output = path("study");
   std::vector<std::string> lines;
   pipeline::Observer ob;
   ob.line = [&](const std::string& l) { lines.push_back(l); };
   const pipeline::StudyResult r = pipeline::run_study(o, ob);
-  EXPECT_EQ(lines.size(), 2u);  // one per trial
+  EXPECT_FALSE(lines.empty());  // the problem, the fits, the time left
   EXPECT_EQ(r.problems, (std::vector<std::string>{"POSITIVE"}));
   EXPECT_EQ(r.table.rows.size(), 9u);  // 3 learners x 3 calibrations
-  EXPECT_EQ(r.files, (std::vector<std::string>{path("study.txt"), path("study.csv"), path("study.json")}));
-  EXPECT_EQ(entries(), (std::set<std::string>{"data.csv", "study.txt", "study.csv", "study.json"}));
+  EXPECT_EQ(r.files, (std::vector<std::string>{path("study.txt"), path("study.csv"), path("study.json"), path("study.png")}));
+  EXPECT_EQ(entries(), (std::set<std::string>{"data.csv", "study.txt", "study.csv", "study.json", "study.png",
+                                              "study.results.jsonl"}));
   EXPECT_EQ(nlohmann::json::parse(std::ifstream(path("study.json"))).at("rows").size(), 9u);
 
   o.output.clear();
-  o.trials = 1;
+  o.folds = 1;
   EXPECT_THROW(pipeline::run_study(o), pipeline::UsageError);
-  o.trials = 2;
-  o.data.positive.clear();
+  o.folds = 2;
+  o.problems.clear();
   EXPECT_THROW(pipeline::run_study(o), pipeline::UsageError);
 }
 
@@ -366,8 +366,9 @@ TEST_F(Pipeline, CheckOutputsComparesFilesNotStrings) {
   u.output = path("link.csv");
   EXPECT_THROW(pipeline::tune(u), pipeline::UsageError);
   pipeline::StudyOptions st;
-  st.data.source = csv;
-  st.data.positive = {"yes"};
+  st.problems = {{"POSITIVE", {}, false}};
+  st.problems[0].data.source = csv;
+  st.problems[0].data.positive = {"yes"};
   st.output = path("data");  // writes data.csv
   EXPECT_THROW(pipeline::run_study(st), pipeline::UsageError);
   EXPECT_EQ(epochs, 0);
@@ -482,16 +483,14 @@ TEST_F(Pipeline, AStudyOnANumericTarget) {
   }
   std::ofstream(path("num.csv")) << s.str();
   pipeline::StudyOptions o;
-  o.data.source = path("num.csv");
-  o.data.positive = {"1.00"};
+  o.problems = {{"POSITIVE", {}, false}};
+  o.problems[0].data.source = path("num.csv");
+  o.problems[0].data.positive = {"1.00"};
+  o.learners = {"LR", "PRC", "ANN"};
+  o.grid = "small";
+  o.folds = 2;
   o.trials = 2;
   o.max_train = 120;
-  o.mlp_hidden = {{4}};
-  o.mlp_lrs = {0.01};
-  o.mlp_epochs = 3;
-  o.lr_lrs = {0.1};
-  o.lr_epochs = 20;
-  o.perceptron_epochs = {1};
   const pipeline::StudyResult r = pipeline::run_study(o);
   ASSERT_EQ(r.table.rows.size(), 9u);
   // Half the rows are positive, spelled "1" or "1.0" (matching by text would find a quarter,

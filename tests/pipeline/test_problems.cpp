@@ -9,7 +9,7 @@
 using namespace bp;
 
 TEST(PipelineProblems, NamesAndLookup) {
-  EXPECT_EQ(pipeline::problem_names(), (std::vector<std::string>{"LETTER.P1", "LETTER.P2"}));
+  EXPECT_EQ(pipeline::problem_names(), (std::vector<std::string>{"ADULT", "CALHOUS", "LETTER.P1", "LETTER.P2"}));
   EXPECT_EQ(pipeline::problem_by_name("letter.p1").positive, (std::vector<std::string>{"O"}));
   const pipeline::Problem& p2 = pipeline::problem_by_name("LETTER.P2");
   EXPECT_EQ(p2.target, "lettr");
@@ -20,7 +20,7 @@ TEST(PipelineProblems, NamesAndLookup) {
     pipeline::problem_by_name("LETTER.P3");
     ADD_FAILURE() << "expected an error";
   } catch (const std::invalid_argument& e) {
-    EXPECT_STREQ(e.what(), "unknown binary view 'LETTER.P3' (known: LETTER.P1, LETTER.P2)");
+    EXPECT_STREQ(e.what(), "unknown binary view 'LETTER.P3' (known: ADULT, CALHOUS, LETTER.P1, LETTER.P2)");
   }
 }
 

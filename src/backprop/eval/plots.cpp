@@ -376,4 +376,57 @@ void plot_roc_curve(const std::string& path, const std::vector<double>& scores, 
   plot_roc_curve(path, {PlotSeries{"", scores, labels}}, options);
 }
 
+void plot_scatter(const std::string& path, const std::vector<ScatterPoint>& points,
+                  const std::vector<std::string>& group_names, const std::string& x_label,
+                  const std::string& y_label, const PlotOptions& options) {
+  if (points.empty()) throw std::invalid_argument("plot_scatter: no points");
+  double lo = 1, hi = 1;
+  for (const ScatterPoint& q : points) {
+    if (!std::isfinite(q.x) || !std::isfinite(q.y)) throw std::invalid_argument("plot_scatter: a value is not finite");
+    if (q.group < 0 || static_cast<size_t>(q.group) >= group_names.size())
+      throw std::invalid_argument("plot_scatter: point '" + q.label + "' has a group without a name");
+    lo = std::min({lo, q.x, q.y});
+    hi = std::max({hi, q.x, q.y});
+  }
+  lo = std::floor(lo * 10) / 10 - 0.1;  // a margin below the lowest point
+  hi = std::ceil(hi * 10) / 10;
+  std::vector<double> ticks;
+  const double step = (hi - lo) > 1.01 ? 0.2 * std::ceil((hi - lo) / 1.0) : 0.1;
+  for (double t = lo; t <= hi + 1e-9; t += step) ticks.push_back(std::round(t * 1000) / 1000);
+  const int width = options.width > 0 ? options.width : 700, height = options.height > 0 ? options.height : 700;
+  const std::string title = options.title.empty() ? "Scatter" : options.title;
+  render_to_file(path, width, height, [&](cairo_t* cr) {
+    const double left = 72, right = 24, top = 44, bottom = 52;
+    const Panel panel{left, top, width - left - right, height - top - bottom, lo, hi, lo, hi};
+    cairo_set_source_rgb(cr, 0, 0, 0);
+    draw_text(cr, title, width / 2.0, top / 2.0, Align::Center, 15, true);
+    draw_axes(cr, panel, ticks, "%.1f", ticks, "%.1f", true);
+    {  // y = x across the whole panel
+      const double dashes[] = {6.0, 4.0};
+      cairo_save(cr);
+      cairo_set_source_rgb(cr, 0.45, 0.45, 0.45);
+      cairo_set_line_width(cr, 1.2);
+      cairo_set_dash(cr, dashes, 2, 0);
+      cairo_move_to(cr, panel.px(lo), panel.py(lo));
+      cairo_line_to(cr, panel.px(hi), panel.py(hi));
+      cairo_stroke(cr);
+      cairo_restore(cr);
+    }
+    for (const ScatterPoint& q : points) {
+      set_colour(cr, static_cast<size_t>(q.group));
+      cairo_arc(cr, panel.px(q.x), panel.py(q.y), 4.5, 0, 2 * M_PI);
+      cairo_fill(cr);
+      cairo_set_source_rgb(cr, 0.15, 0.15, 0.15);
+      draw_text(cr, q.label, panel.px(q.x) + 7, panel.py(q.y) - 7, Align::Left, 9);
+    }
+    cairo_set_source_rgb(cr, 0, 0, 0);
+    draw_text(cr, x_label, panel.left + panel.width / 2, height - 16, Align::Center, 13);
+    draw_vertical_text(cr, y_label, 20, panel.top + panel.height / 2, 13);
+    std::vector<LegendEntry> legend;
+    for (size_t g = 0; g < group_names.size(); ++g) legend.push_back({group_names[g], static_cast<int>(g)});
+    legend.push_back({"y = x", -1});
+    draw_legend(cr, panel, legend, false);
+  });
+}
+
 }  // namespace bp::eval

@@ -59,4 +59,19 @@ void plot_roc_curve(const std::string& path, const std::vector<PlotSeries>& seri
 void plot_roc_curve(const std::string& path, const std::vector<double>& scores, const std::vector<int>& labels,
                     const PlotOptions& options = {});
 
+// A labelled scatter plot on a square panel with the dashed diagonal y = x: one marker per
+// point (colour per `group`, e.g. a calibration, named in the legend by group_names) and its
+// label beside it. Both axes run from 0.1 below the smallest value to max(1, largest value),
+// rounded out to 0.1. Used by `backprop study` for our MEAN against the paper's per learner and
+// calibration. Throws std::invalid_argument for no points, a non-finite value or a group
+// without a name.
+struct ScatterPoint {
+  double x = 0, y = 0;
+  std::string label;
+  int group = 0;
+};
+void plot_scatter(const std::string& path, const std::vector<ScatterPoint>& points,
+                  const std::vector<std::string>& group_names, const std::string& x_label,
+                  const std::string& y_label, const PlotOptions& options = {});
+
 }  // namespace bp::eval

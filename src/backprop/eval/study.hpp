@@ -14,6 +14,8 @@
 //   write_study_table(table, "study.csv");                   // or .json / .txt
 #pragma once
 
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -41,6 +43,10 @@ struct StudyRow {
   std::string calibration;  // e.g. "NONE", "PLATT", "ISO"
   double positive_rate = 0; // pi of the problem's test set (same for all rows of a problem)
   BinaryMetrics metrics;    // raw values
+  // OPT-SEL: the raw values when every metric's parameters are chosen on the test set itself
+  // (the paper's "cheating" selection, an upper bound on what selection can reach). Optional;
+  // when given it also takes part in each problem's best.
+  std::optional<BinaryMetrics> opt_sel;
 };
 
 // Per problem: its pi, the baseline row and the best value reached per metric.
@@ -60,6 +66,9 @@ struct StudyLine {
   BinaryMetrics normalized;
   double mean = 0;
   int problems = 0;
+  // Mean normalized score of the OPT-SEL values (over metrics and problems); set only when
+  // every row of the line has opt_sel.
+  std::optional<double> opt_sel;
 };
 
 struct StudyTable {
@@ -67,6 +76,7 @@ struct StudyTable {
   std::vector<StudyRow> rows;            // the input rows
   std::vector<BinaryMetrics> normalized; // normalized scores of rows[i]
   std::vector<double> row_means;         // mean of normalized[i] over the eight metrics
+  std::vector<double> opt_sel_means;     // mean normalized OPT-SEL of rows[i] (NaN without)
   std::vector<StudyLine> lines;          // sorted by mean, best first (ties: input order)
 };
 
@@ -90,6 +100,62 @@ std::string study_table_csv(const StudyTable& table);
 //  "table": [{model, calibration, normalized{}, mean, problems}]}; metric objects are keyed by
 // metric name ("ACC", ...).
 nlohmann::json study_table_json(const StudyTable& table);
+
+// ---- Against the paper.
+
+// Table 2 of the paper as published (the rows shared/reference/evaluation.md quotes: 22 of
+// them, BST-DT PLATT down to DT ISO), with calibrations written as ours: NONE, PLATT, ISO.
+struct PaperRow {
+  std::string model, calibration;
+  BinaryMetrics normalized;
+  double mean = 0, opt_sel = 0;
+};
+const std::vector<PaperRow>& paper_table2();
+// The published row of (model, calibration), or nullptr when the reference has none.
+const PaperRow* paper_row(const std::string& model, const std::string& calibration);
+
+// Spearman's rank correlation of two equally long samples: Pearson's correlation of their
+// ranks, tied values sharing their mean rank. Throws std::invalid_argument for fewer than 2
+// values, lengths that differ, or a sample whose values are all equal (undefined).
+double spearman(const std::vector<double>& a, const std::vector<double>& b);
+
+// Our lines that have a published row, with both MEANs, and Spearman's rho between the two
+// orderings (over those lines only; nullopt below 3 shared lines).
+struct PaperComparison {
+  struct Line {
+    std::string model, calibration;
+    double ours = 0, paper = 0;
+  };
+  std::vector<Line> lines;  // in our table's order
+  std::optional<double> rho;
+};
+PaperComparison compare_with_paper(const StudyTable& table);
+
+// ---- The paper's bootstrap analysis.
+// Each learner (model) enters with its best line of the table (its calibration with the
+// highest MEAN). One sample draws P problems and the 8 metrics with replacement (P = the
+// table's problems); a learner's score is the mean of its normalized scores over every drawn
+// (problem, metric) pair, repeats counted; learners are ranked by score (ties: the learner
+// first in the table's order ranks higher). counts[l][r] = samples in which learner l ranked
+// r+1. Deterministic for a seed. Throws std::invalid_argument when a learner's line lacks a
+// problem (the analysis needs every learner on every problem) or samples < 1.
+struct BootstrapRanks {
+  std::vector<std::string> models, calibrations;  // in order of the table's lines
+  std::vector<std::vector<int>> counts;            // [model][rank]
+  int samples = 0;
+};
+BootstrapRanks bootstrap_ranks(const StudyTable& table, int samples, uint64_t seed);
+
+// ---- Text for people.
+// The table with OPT-SEL, and below each line the paper's published line where there is one
+// ("paper", or "paper: no published row" otherwise).
+std::string format_table_with_paper(const StudyTable& table);
+// One block per problem: every row's normalized scores (MEAN, OPT-SEL), sorted by MEAN.
+std::string format_problem_tables(const StudyTable& table);
+// Fractions of samples per rank, learners in the table's order.
+std::string format_bootstrap(const BootstrapRanks& b);
+// The list of shared lines with both MEANs and rho.
+std::string format_paper_comparison(const PaperComparison& c);
 
 // Writes the table as text (.txt), CSV (.csv) or JSON (.json), chosen by the file extension;
 // atomically (temporary file, then rename). Throws std::invalid_argument for another extension
