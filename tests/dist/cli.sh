@@ -98,6 +98,20 @@ for p in 1 3; do
   echo "resumed at P = $p: max |difference| of the weights / max |weight| = $d"
   awk -v d="$d" 'BEGIN { exit !(d <= 1e-4) }' || fail "resumed at P = $p, the weights differ by $d (bound 1e-4)"
 done
+# SIGTERM to mpirun, which forwards it to every rank: the same stop (Open MPI's mpirun then
+# exits with 1 of its own, not 143). mpirun takes a moment to forward it: a run far longer.
+mkdir "$T/ck2"
+$MPIRUN -np 2 "$BIN" train $DATA --epochs 20000 --batch-size 4 -q --checkpoint "$T/ck2/run.ckpt" --checkpoint-every 200steps -o "$T/m.safetensors" \
+  >"$T/outm" 2>&1 &
+MPIRUN_PID=$!
+i=0
+while [ ! -e "$T/ck2/run.ckpt" ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i + 1)); done
+kill -TERM "$MPIRUN_PID"
+wait "$MPIRUN_PID"
+code=$?
+[ "$code" -ne 0 ] || { cat "$T/outm"; fail "mpirun exited with 0 after SIGTERM"; }
+[ "$(grep -c 'training stopped by SIGTERM' "$T/outm")" -eq 1 ] || { cat "$T/outm"; fail "SIGTERM to mpirun: the stop was not reported once"; }
+[ "$(ls "$T/ck2")" = "run.ckpt" ] || fail "SIGTERM to mpirun: the folder holds $(ls "$T/ck2")"
 $MPIRUN -np 2 "$BIN" train $DATA --epochs 1 --async --checkpoint "$T/a.ckpt" -o "$T/a.safetensors" >"$T/outa" 2>&1
 code=$?
 [ "$code" -eq 2 ] || { cat "$T/outa"; fail "--async with --checkpoint exited with $code, expected 2"; }

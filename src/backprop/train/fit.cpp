@@ -191,9 +191,9 @@ struct SyncedStep {
   int64_t correct;
   bool stop;
 };
-SyncedStep synced_step(nn::Module& model, Task task, Loss loss_kind, const Tensor& x,
-                                       const Targets& y, std::span<const int64_t> rows, optim::Optimizer& opt,
-                                       GradientSync& sync, int epoch, bool stop) {
+SyncedStep synced_step(nn::Module& model, Task task, Loss loss_kind, const Tensor& x, const Targets& y,
+                       std::span<const int64_t> rows, optim::Optimizer& opt, GradientSync& sync, int epoch,
+                       bool stop) {
   const auto b = static_cast<int64_t>(rows.size());
   const auto [lo, hi] = shard_of(b, sync.rank(), sync.size());
   double stats[3] = {0, 0, stop ? 1.0 : 0.0};
@@ -280,10 +280,10 @@ FitResult fit(nn::Module& model, Task task, const Tensor& x, const Targets& y, o
       const auto b = static_cast<int64_t>(rows.size());
       if (sync) {  // one rank of a data-parallel run: the global batch's loss total and correct count
         const bool mine = agreed_stop || (o.should_stop && o.should_stop());
-        const SyncedStep r = synced_step(model, task, o.loss, x, y, rows, opt, *sync, e, mine);
-        st.loss_sum += r.loss_total;
-        st.correct += r.correct;
-        agreed_stop = r.stop;
+        const SyncedStep step = synced_step(model, task, o.loss, x, y, rows, opt, *sync, e, mine);
+        st.loss_sum += step.loss_total;
+        st.correct += step.correct;
+        agreed_stop = step.stop;
       } else {
         Var xb(batches.whole() ? x : gather_rows(x, rows.data(), b));
         Targets yb = batches.whole() ? y : y.gather(rows.data(), b);
