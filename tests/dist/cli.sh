@@ -11,8 +11,8 @@
 #     P = 3 it agrees to float rounding; --async refuses --checkpoint.
 #   cli.sh BACKPROP_BINARY SOURCE_DIR MPIRUN
 set -u
-BIN=$1
-SRC=$2
+BIN=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")  # absolute: some ranks run in other folders
+SRC=$(cd "$2" && pwd)
 MPIRUN="$3 --oversubscribe"
 [ "$(id -u)" -eq 0 ] && MPIRUN="$MPIRUN --allow-run-as-root"
 T=$(mktemp -d)
@@ -65,9 +65,11 @@ max_diff() {
 echo "== checkpoints at P = 2: stopped by SIGTERM to rank 1, resumed at P = 2, 1 and 3"
 CK="$DATA --epochs 1000 --batch-size 4 -q"  # 34 000 steps, about a second
 $MPIRUN -np 2 "$BIN" train $CK -o "$T/straight.safetensors" >"$T/outs" 2>&1 || { cat "$T/outs"; fail "the run without checkpoints failed"; }
-mkdir "$T/ck"
-$MPIRUN -np 2 "$BIN" train $CK --checkpoint "$T/ck/run.ckpt" --checkpoint-every 200steps -o "$T/resumed.safetensors" \
-  >"$T/outc" 2>&1 &
+# Rank 0 runs in ck/, rank 1 in other/, and the files are named relative to them: rank 1 must
+# write nothing (no checkpoint, no temporary, no model).
+mkdir "$T/ck" "$T/other"
+ARGS="train $CK --checkpoint run.ckpt --checkpoint-every 200steps -o resumed.safetensors"
+$MPIRUN -np 1 -wdir "$T/ck" "$BIN" $ARGS : -np 1 -wdir "$T/other" "$BIN" $ARGS >"$T/outc" 2>&1 &
 MPIRUN_PID=$!
 victim=""
 i=0
@@ -82,14 +84,14 @@ code=$?
 [ "$(grep -c 'training stopped by' "$T/outc")" -eq 1 ] || { cat "$T/outc"; fail "the stop was not reported exactly once"; }
 grep -q 'resume with: mpirun' "$T/outc" || { cat "$T/outc"; fail "no resume line"; }
 [ "$(ls "$T/ck")" = "run.ckpt" ] || fail "the checkpoint's folder holds $(ls "$T/ck"), not one run.ckpt"
-[ ! -e "$T/resumed.safetensors" ] || fail "a stopped run wrote its model file"
+[ -z "$(ls "$T/other")" ] || fail "rank 1 wrote files: $(ls "$T/other")"
 cp "$T/ck/run.ckpt" "$T/run1.ckpt"
 cp "$T/ck/run.ckpt" "$T/run3.ckpt"
-$MPIRUN -np 2 "$BIN" train --resume "$T/ck/run.ckpt" >"$T/outr" 2>&1 || { cat "$T/outr"; fail "the resume at P = 2 failed"; }
+(cd "$T/ck" && $MPIRUN -np 2 "$BIN" train --resume "$T/ck/run.ckpt") >"$T/outr" 2>&1 || { cat "$T/outr"; fail "the resume at P = 2 failed"; }
 [ "$(grep -c '^model saved to' "$T/outr")" -eq 1 ] || { cat "$T/outr"; fail "the resumed result was not printed once"; }
 tensors "$T/straight.safetensors" >"$T/ta"
-tensors "$T/resumed.safetensors" >"$T/tb"
-cmp -s "$T/ta" "$T/tb" || fail "resumed at P = 2, the model differs from the run never stopped (max relative difference $(max_diff "$T/resumed.safetensors" "$T/straight.safetensors"))"
+tensors "$T/ck/resumed.safetensors" >"$T/tb"
+cmp -s "$T/ta" "$T/tb" || fail "resumed at P = 2, the model differs from the run never stopped (max relative difference $(max_diff "$T/ck/resumed.safetensors" "$T/straight.safetensors"))"
 "$BIN" train --resume "$T/run1.ckpt" -o "$T/p1.safetensors" >"$T/out1" 2>&1 || { cat "$T/out1"; fail "the resume in one process failed"; }
 $MPIRUN -np 3 "$BIN" train --resume "$T/run3.ckpt" -o "$T/p3.safetensors" >"$T/out3r" 2>&1 || { cat "$T/out3r"; fail "the resume at P = 3 failed"; }
 grep -q 'used 2 processes' "$T/out3r" || { cat "$T/out3r"; fail "the resume at P = 3 did not note the other count"; }

@@ -6,7 +6,7 @@
 //   * the same run twice gives the same bits, and every rank holds the same bits;
 //   * one rank is bit-identical to train::fit alone;
 //   * a stop asked on one rank stops every rank after the same step; continuing from the state
-//     ends bit-identical to the run never stopped;
+//     ends bit-identical to the run never stopped; checkpoints refuse networks with dropout;
 //   * asynchronous SGD trains, applies or drops every batch once, keeps its staleness bound,
 //     and leaves every rank with the server's parameters.
 // A test must reach every collective call on every rank, so checks are EXPECTs after them.
@@ -17,11 +17,14 @@
 #include <cstdio>
 #include <cstring>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "backprop/dist/dist.hpp"
 #include "backprop/nn/cnn.hpp"
 #include "backprop/nn/models.hpp"
+#include "backprop/pipeline/errors.hpp"
+#include "backprop/pipeline/training.hpp"
 #include "backprop/train/fit.hpp"
 #include "backprop/util/rng.hpp"
 
@@ -230,6 +233,36 @@ TEST(SyncDataParallel, AStopAskedOnOneRankStopsAllAfterTheSameStepAndResumesBitF
       EXPECT_EQ(st.history[e].train.loss, straight_state.history[e].train.loss) << "epoch " << e + 1;
     EXPECT_TRUE(same_bits_everywhere(w));
   }
+}
+
+// Checkpoints of a data-parallel run hold rank 0's generators only, which the other ranks'
+// dropout does not follow: a network with dropout (the residual net's, 0.3) is refused before
+// training; the MLP (no random layer) trains with the same hooks.
+TEST(SyncDataParallel, CheckpointsRefuseNetworksWithRandomLayers) {
+  auto sync = bp::dist::make_allreduce_sync(*g_session);
+  auto run = [&](const std::string& name, bp::Shape row) {
+    const Problem p = blobs(48, row, 4);
+    bp::data::Dataset d;
+    d.task = bp::Task::Multiclass;
+    d.x = p.x;
+    d.labels = p.y.classes;
+    d.class_names = {"a", "b", "c"};
+    bp::pipeline::TrainSpec spec;
+    spec.model.name = name;
+    spec.model.hidden = {8};
+    spec.fit.epochs = 1;
+    spec.fit.batch_size = 12;
+    spec.fit.sync = sync.get();
+    bp::pipeline::Checkpointing cp;
+    return bp::pipeline::train_model(spec, d, row, nullptr, &cp);
+  };
+  try {
+    run("resnet", {1, 16, 16});
+    ADD_FAILURE() << "a residual net with dropout took checkpoints on several processes";
+  } catch (const bp::pipeline::UsageError& e) {
+    EXPECT_NE(std::string(e.what()).find("dropout"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(run("mlp", {12}).state.steps, 4);
 }
 
 TEST(SyncDataParallel, ABatchSmallerThanTheRanksIsRefused) {
