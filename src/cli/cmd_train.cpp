@@ -228,8 +228,30 @@ int train_distributed(TrainCmd& c) {
     if (c.train.cmd->count("--max-staleness") > 0 && !c.async)
       throw pipeline::UsageError("--max-staleness bounds asynchronous SGD: give --async too");
     if (c.distributed && c.async) throw pipeline::UsageError("--distributed and --async: choose one");
+    const bool checkpoints = !c.checkpoint.empty() || !c.resume.empty();
+    if (c.async && (checkpoints || c.train.cmd->count("--checkpoint-every") > 0))
+      throw pipeline::UsageError("--async takes no checkpoints: an asynchronous run depends on the timing of its "
+                                 "processes, so it cannot be resumed exactly (docs/distributed.md); synchronous "
+                                 "data-parallel training (the default under mpirun) can");
+    if (!checkpoints && c.train.cmd->count("--checkpoint-every") > 0)
+      throw pipeline::UsageError("--checkpoint-every needs --checkpoint FILE (or --resume FILE)");
+    // Every rank reads the same checkpoint and so restores the same state; rank 0 alone writes.
+    std::shared_ptr<const pipeline::Checkpoint> ck;
+    if (!c.resume.empty()) {
+      ck = std::make_shared<const pipeline::Checkpoint>(pipeline::load_checkpoint(c.resume));
+      take_stored_options(c, *ck);
+    }
     finish_train_options(c.train);
     if (mpi.rank() != 0) c.train.quiet = true;
+    if (ck && !c.train.quiet) {
+      const int was = ck->run.value("processes", 1), threads = ck->run.value("threads", 0);
+      if (was != mpi.size() || threads != backend::num_threads())
+        std::fprintf(stderr,
+                     "backprop: note: the checkpoint's run used %d processes of %d threads, this one %d of %d: the "
+                     "result is bit-identical to an uninterrupted run only with the same counts (else it agrees to "
+                     "float rounding)\n",
+                     was, threads, mpi.size(), backend::num_threads());
+    }
     std::unique_ptr<train::GradientSync> sync;
     if (c.async) {
       c.train.spec.async_session = &mpi;
@@ -238,10 +260,38 @@ int train_distributed(TrainCmd& c) {
       sync = dist::make_allreduce_sync(mpi);
       c.train.spec.fit.sync = sync.get();
     }
+    pipeline::TrainRunOptions o{c.data, c.train.spec, c.output, c.report, {}};
+    std::unique_ptr<util::StopSignals> stop;
+    if (checkpoints) {
+      o.checkpoint.path = c.checkpoint;
+      o.checkpoint.every = pipeline::CheckpointEvery::parse(c.checkpoint_every);
+      o.checkpoint.resume = ck;
+      o.checkpoint.caller = stored_options(c);
+      stop = std::make_unique<util::StopSignals>();
+      o.checkpoint.should_stop = [] { return util::StopSignals::requested(); };
+    }
     Progress progress(c.train.spec.fit.epochs, !c.train.quiet);
-    const auto r = pipeline::train_evaluate_save({c.data, c.train.spec, c.output, c.report},
-                                                 progress_observer(progress, c.train.quiet));
-    if (mpi.rank() == 0) print_train_result(r, c.train.quiet);
+    const auto r = pipeline::train_evaluate_save(o, progress_observer(progress, c.train.quiet));
+    if (r.interrupted) {
+      // Every rank stopped after the same step (fit agrees on it); the signal may have reached
+      // only some of them.
+      const int sig = util::StopSignals::signal_number();
+      if (mpi.rank() == 0) {
+        std::fflush(stdout);
+        std::fprintf(stderr,
+                     "backprop: training stopped by %s after step %lld (epoch %d, %lld of its batches done); "
+                     "checkpoint written to %s\n"
+                     "backprop: resume with: mpirun -np P backprop train --resume %s\n",
+                     signal_name(sig), static_cast<long long>(r.state.steps), r.state.epoch + 1,
+                     static_cast<long long>(r.state.batch), c.checkpoint.c_str(), c.checkpoint.c_str());
+      }
+      return 128 + (sig > 0 ? sig : SIGTERM);
+    }
+    if (mpi.rank() == 0) {
+      if (r.resumed_finished && !c.train.quiet)
+        std::printf("the checkpoint's run had finished: nothing left to train (the model is saved again, the same)\n");
+      print_train_result(r, c.train.quiet);
+    }
     return 0;
   } catch (...) {
     if (mpi.rank() != 0) std::this_thread::sleep_for(std::chrono::seconds(1));
@@ -294,13 +344,7 @@ Runner add_train(CLI::App& app) {
                   "--async: drop a gradient computed on parameters more than N updates old (0: no bound)")
       ->check(CLI::Range(0, 1 << 30))->capture_default_str()->group(dg);
   return [c] {
-    if (c->distributed || c->async || dist::launched_by_mpi()) {
-      if (!c->checkpoint.empty() || !c->resume.empty() || c->train.cmd->count("--checkpoint-every") > 0)
-        throw pipeline::UsageError(
-            "--checkpoint and --resume work in one process only: training on several processes does not write "
-            "checkpoints yet (docs/distributed.md)");
-      return train_distributed(*c);
-    }
+    if (c->distributed || c->async || dist::launched_by_mpi()) return train_distributed(*c);
     if (c->train.cmd->count("--max-staleness") > 0)
       throw pipeline::UsageError("--max-staleness bounds asynchronous SGD: give --async (under mpirun)");
     if (c->train.spec.model.name == "char-lstm" && c->resume.empty()) return train_char_lstm(*c);

@@ -5,6 +5,8 @@
 //     LeNet-5, with a last batch smaller than the number of ranks;
 //   * the same run twice gives the same bits, and every rank holds the same bits;
 //   * one rank is bit-identical to train::fit alone;
+//   * a stop asked on one rank stops every rank after the same step; continuing from the state
+//     ends bit-identical to the run never stopped; checkpoints refuse networks with dropout;
 //   * asynchronous SGD trains, applies or drops every batch once, keeps its staleness bound,
 //     and leaves every rank with the server's parameters.
 // A test must reach every collective call on every rank, so checks are EXPECTs after them.
@@ -15,11 +17,14 @@
 #include <cstdio>
 #include <cstring>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "backprop/dist/dist.hpp"
 #include "backprop/nn/cnn.hpp"
 #include "backprop/nn/models.hpp"
+#include "backprop/pipeline/errors.hpp"
+#include "backprop/pipeline/training.hpp"
 #include "backprop/train/fit.hpp"
 #include "backprop/util/rng.hpp"
 
@@ -172,6 +177,92 @@ TEST(SyncDataParallel, LeNetLossesMatchOneProcess) {
     return s / static_cast<double>(to - from);
   };
   EXPECT_LT(mean(a.losses, 40, 50), 0.9 * mean(a.losses, 0, 10)) << "LeNet-5 did not learn";
+}
+
+// A stop asked on one rank only (as a signal that reaches one process first) stops every rank
+// after the same step, with the same state; continuing from that state ends bit-identical to
+// the run never stopped. The stop is asked at the 5th step (inside the first epoch), the 11th
+// (the first epoch's last: the stop comes at the epoch's end) and the 16th.
+TEST(SyncDataParallel, AStopAskedOnOneRankStopsAllAfterTheSameStepAndResumesBitForBit) {
+  const Problem p = blobs(241, {12}, 1);  // 11 steps an epoch
+  auto sync = bp::dist::make_allreduce_sync(*g_session);
+  auto run = [&](int64_t stop_at, bp::train::TrainState& st, std::vector<float>& weights, bool& interrupted,
+                 int64_t& steps_at_stop) {
+    auto model = mlp(12);
+    auto opt = bp::optim::make_optimizer({.name = "adam", .lr = 3e-3f}, model->parameters());
+    bp::train::FitOptions o;
+    o.epochs = 3;
+    o.batch_size = 24;
+    o.seed = 3;
+    o.sync = sync.get();
+    o.state = &st;
+    int64_t asked = 0;
+    // Only the last rank ever says stop (with P = 1, rank 0).
+    o.should_stop = [&] { return stop_at > 0 && rank() == size() - 1 && ++asked >= stop_at; };
+    interrupted = bp::train::fit(*model, bp::Task::Multiclass, p.x, p.y, *opt, o).interrupted;
+    steps_at_stop = st.steps;
+    if (interrupted) {  // continue in the same objects from the state, without stopping
+      o.should_stop = nullptr;
+      EXPECT_FALSE(bp::train::fit(*model, bp::Task::Multiclass, p.x, p.y, *opt, o).interrupted);
+    }
+    weights.assign(opt->flat().value_data(), opt->flat().value_data() + opt->flat().size);
+  };
+  bp::train::TrainState straight_state;
+  std::vector<float> straight;
+  bool straight_interrupted = true;
+  int64_t straight_steps = 0;
+  run(0, straight_state, straight, straight_interrupted, straight_steps);
+  EXPECT_FALSE(straight_interrupted);
+  EXPECT_EQ(straight_steps, 33);
+  for (const int64_t k : {5, 11, 16}) {
+    bp::train::TrainState st;
+    std::vector<float> w;
+    bool interrupted = false;
+    int64_t steps = 0;
+    run(k, st, w, interrupted, steps);
+    int64_t lo = 0, hi = 0;
+    MPI_Allreduce(&steps, &lo, 1, MPI_INT64_T, MPI_MIN, MPI_COMM_WORLD);
+    MPI_Allreduce(&steps, &hi, 1, MPI_INT64_T, MPI_MAX, MPI_COMM_WORLD);
+    EXPECT_TRUE(interrupted) << "rank " << rank() << ", stop at step " << k;
+    EXPECT_EQ(lo, hi) << "the ranks stopped after different steps (stop at step " << k << ")";
+    EXPECT_EQ(steps, k) << "the stop asked in step " << k << " should end the run after it";
+    EXPECT_EQ(0, std::memcmp(w.data(), straight.data(), w.size() * sizeof(float)))
+        << "stopped at step " << k << " and continued, P = " << size() << ": other weights than the run never stopped";
+    EXPECT_EQ(st.history.size(), straight_state.history.size());
+    for (size_t e = 0; e < std::min(st.history.size(), straight_state.history.size()); ++e)
+      EXPECT_EQ(st.history[e].train.loss, straight_state.history[e].train.loss) << "epoch " << e + 1;
+    EXPECT_TRUE(same_bits_everywhere(w));
+  }
+}
+
+// Checkpoints of a data-parallel run hold rank 0's generators only, which the other ranks'
+// dropout does not follow: a network with dropout (the residual net's, 0.3) is refused before
+// training; the MLP (no random layer) trains with the same hooks.
+TEST(SyncDataParallel, CheckpointsRefuseNetworksWithRandomLayers) {
+  auto sync = bp::dist::make_allreduce_sync(*g_session);
+  auto run = [&](const std::string& name, bp::Shape row) {
+    const Problem p = blobs(48, row, 4);
+    bp::data::Dataset d;
+    d.task = bp::Task::Multiclass;
+    d.x = p.x;
+    d.labels = p.y.classes;
+    d.class_names = {"a", "b", "c"};
+    bp::pipeline::TrainSpec spec;
+    spec.model.name = name;
+    spec.model.hidden = {8};
+    spec.fit.epochs = 1;
+    spec.fit.batch_size = 12;
+    spec.fit.sync = sync.get();
+    bp::pipeline::Checkpointing cp;
+    return bp::pipeline::train_model(spec, d, row, nullptr, &cp);
+  };
+  try {
+    run("resnet", {1, 16, 16});
+    ADD_FAILURE() << "a residual net with dropout took checkpoints on several processes";
+  } catch (const bp::pipeline::UsageError& e) {
+    EXPECT_NE(std::string(e.what()).find("dropout"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(run("mlp", {12}).state.steps, 4);
 }
 
 TEST(SyncDataParallel, ABatchSmallerThanTheRanksIsRefused) {

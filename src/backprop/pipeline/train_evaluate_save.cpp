@@ -95,7 +95,9 @@ TrainRunResult train_evaluate_save(TrainSpec spec, const data::Prepared& d, cons
     cp.every = ck.every;
     cp.should_stop = ck.should_stop;
     cp.resume = ck.resume.get();
-    if (!ck.path.empty())
+    // Several processes hold the same weights and optimizer state: rank 0's file is the run's.
+    run["processes"] = spec.processes();
+    if (!ck.path.empty() && writer)
       cp.save = [&](nn::Module& m, optim::Optimizer& opt, const train::TrainState& st, const TrainingPlan& plan) {
         save_checkpoint(ck.path, {m, opt, st, plan, d.train.task, d.train.class_names, preprocessing, run});
       };

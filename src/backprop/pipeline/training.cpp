@@ -265,14 +265,25 @@ Trained train_model(const TrainSpec& spec, const data::Dataset& all_train, const
     fo.on_checkpoint = [s = saver.get()](const train::TrainState& st) {
       if (s->due(st)) s->write(st);
     };
-    fo.should_stop = [s = saver.get(), &out] {
-      if (!s->c.should_stop || !s->c.should_stop()) return false;
-      s->write(out.state);  // the final checkpoint, unless this point's is already written
-      return true;
-    };
+    if (fo.sync) {
+      // Data-parallel: fit asks every rank before each step and agrees on where to stop (the
+      // hook only looks); the final checkpoint is written below, once fit has stopped.
+      if (!out.model->generators().empty())
+        throw UsageError("checkpoints of data-parallel training take networks without dropout or random "
+                         "augmentation: each process draws its own numbers, which one file cannot hold "
+                         "(docs/distributed.md)");
+      fo.should_stop = [s = saver.get()] { return s->c.should_stop && s->c.should_stop(); };
+    } else {
+      fo.should_stop = [s = saver.get(), &out] {
+        if (!s->c.should_stop || !s->c.should_stop()) return false;
+        s->write(out.state);  // the final checkpoint, unless this point's is already written
+        return true;
+      };
+    }
   }
-  if (checkpointing && (spec.async_session || fo.sync))
-    throw UsageError("checkpoints work in one process only: training on several processes does not write them yet");
+  if (checkpointing && spec.async_session)
+    throw UsageError("--async takes no checkpoints: an asynchronous run depends on the timing of its processes, so "
+                     "it cannot be resumed exactly (docs/distributed.md); synchronous data-parallel training can");
   if (spec.async_session) {
     if (fo.patience > 0)
       throw UsageError(spec.fit.epochs == kAutoEpochs
@@ -299,6 +310,7 @@ Trained train_model(const TrainSpec& spec, const data::Dataset& all_train, const
                              va.size() > 0 ? &vy : nullptr);
   }
   if (out.history.interrupted) {
+    if (fo.sync && saver) saver->write(out.state);  // the final checkpoint (rank 0's save writes it)
     out.interrupted = true;
     out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     return out;

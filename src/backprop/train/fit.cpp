@@ -184,13 +184,19 @@ DivergenceError diverged(double loss, int epoch) {
 // One step of one rank of a data-parallel run (FitOptions::sync): the forward and backward pass
 // over this rank's slice of the global batch `rows`, the gradients averaged over the ranks, the
 // step. The loss total and correct count are summed over the ranks with the gradient, so every
-// rank sees (and checks) the global batch's: returns them.
-std::pair<double, int64_t> synced_step(nn::Module& model, Task task, Loss loss_kind, const Tensor& x,
-                                       const Targets& y, std::span<const int64_t> rows, optim::Optimizer& opt,
-                                       GradientSync& sync, int epoch) {
+// rank sees (and checks) the global batch's, and so is `stop` (this rank's wish to stop: 0 or
+// 1), so that every rank learns whether any rank wants to stop after this step.
+struct SyncedStep {
+  double loss_total;
+  int64_t correct;
+  bool stop;
+};
+SyncedStep synced_step(nn::Module& model, Task task, Loss loss_kind, const Tensor& x, const Targets& y,
+                       std::span<const int64_t> rows, optim::Optimizer& opt, GradientSync& sync, int epoch,
+                       bool stop) {
   const auto b = static_cast<int64_t>(rows.size());
   const auto [lo, hi] = shard_of(b, sync.rank(), sync.size());
-  double stats[2] = {0, 0};
+  double stats[3] = {0, 0, stop ? 1.0 : 0.0};
   opt.zero_grad();
   if (hi > lo) {  // the last batch of an epoch may have fewer rows than ranks
     Var xb(gather_rows(x, rows.data() + lo, hi - lo));
@@ -201,10 +207,10 @@ std::pair<double, int64_t> synced_step(nn::Module& model, Task task, Loss loss_k
     if (task != Task::Regression) stats[1] = static_cast<double>(correct(task, out.value(), yb.classes));
     if (std::isfinite(stats[0])) loss.backward();
   }
-  sync.reduce(opt.flat().grad_data(), opt.flat().size, hi - lo, b, stats, 2);
+  sync.reduce(opt.flat().grad_data(), opt.flat().size, hi - lo, b, stats, 3);
   if (!std::isfinite(stats[0])) throw diverged(stats[0] / static_cast<double>(b), epoch);
   opt.step();
-  return {stats[0], static_cast<int64_t>(stats[1])};
+  return {stats[0], static_cast<int64_t>(stats[1]), stats[2] > 0};
 }
 }  // namespace
 
@@ -251,9 +257,15 @@ FitResult fit(nn::Module& model, Task task, const Tensor& x, const Targets& y, o
     r.interrupted = interrupted;
     return r;
   };
-  // A point where the run could resume: the caller may save the state, then may stop it.
+  // A point where the run could resume: the caller may save the state, then may stop it. In a
+  // data-parallel run the ranks may be asked to stop at different moments (a signal reaches
+  // each process when it does): each rank's should_stop() goes into the next step's reduction,
+  // and every rank stops at the first point after a step in which any rank asked, so all stop
+  // after the same step.
+  bool agreed_stop = false;
   auto stop_here = [&] {
     if (o.on_checkpoint) o.on_checkpoint(st);
+    if (sync) return agreed_stop;
     return o.should_stop && o.should_stop();
   };
   model.set_training(true);
@@ -267,9 +279,11 @@ FitResult fit(nn::Module& model, Task task, const Tensor& x, const Targets& y, o
     for (auto rows = batches.next(); !rows.empty();) {
       const auto b = static_cast<int64_t>(rows.size());
       if (sync) {  // one rank of a data-parallel run: the global batch's loss total and correct count
-        const auto [loss_total, right] = synced_step(model, task, o.loss, x, y, rows, opt, *sync, e);
-        st.loss_sum += loss_total;
-        st.correct += right;
+        const bool mine = agreed_stop || (o.should_stop && o.should_stop());
+        const SyncedStep step = synced_step(model, task, o.loss, x, y, rows, opt, *sync, e, mine);
+        st.loss_sum += step.loss_total;
+        st.correct += step.correct;
+        agreed_stop = step.stop;
       } else {
         Var xb(batches.whole() ? x : gather_rows(x, rows.data(), b));
         Targets yb = batches.whole() ? y : y.gather(rows.data(), b);

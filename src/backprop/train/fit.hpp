@@ -106,6 +106,10 @@ struct FitOptions {
   // fit calls on_checkpoint(state) and then should_stop(); when that returns true, fit
   // returns at once with FitResult::interrupted set (nothing restored), so that the caller can
   // save the state and continue later. Both hooks need `state`.
+  // With `sync` (several ranks), should_stop() is instead asked on every rank before each
+  // step's gradient reduction (so it should only look, e.g. at a signal flag), the answers
+  // travel with the reduction, and every rank stops at the first resumable point after a step
+  // in which any rank said yes: all ranks stop after the same step, with the same state.
   TrainState* state = nullptr;
   std::function<void(const TrainState&)> on_checkpoint;
   std::function<bool()> should_stop;
