@@ -52,8 +52,11 @@ std::vector<StudyLearner> make_table() {
                "100 unpruned trees, with and without Laplace leaves, instead of bagging each of IND's types", false});
   {
     std::vector<json> g;
+    // Linear and polynomial kernels stop at C = 10: libsvm's SMO needs minutes for C = 100 and
+    // more on the LETTER views (linear, C = 100: 59 CPU s for one fit on LETTER.P1; C = 1000 about
+    // ten times that), which alone would take the study past the hour (docs/evaluation.md).
     for (const char* k : {"linear", "poly2", "poly3"})
-      for (const json& c : powers_of_ten(-7, 3)) {
+      for (const json& c : powers_of_ten(-7, 1)) {
         json o = {{"C", c}};
         if (std::string(k) == "linear") o["kernel"] = "linear";
         else o.update(json{{"kernel", "poly"}, {"degree", k[4] - '0'}});
@@ -64,7 +67,7 @@ std::vector<StudyLearner> make_table() {
     std::vector<json> small;
     for (double c : {0.1, 10.0}) small.push_back({{"kernel", "rbf"}, {"gamma", 0.05}, {"C", c}});
     small.push_back({{"kernel", "linear"}, {"C", 1.0}});
-    t.push_back({"SVM", "svm", g, small, "the paper's grid (121 fits per trial); not timed in this build", false});
+    t.push_back({"SVM", "svm", g, small, "the paper's grid, but C <= 10 for the linear and polynomial kernels (115 fits per trial instead of 121): larger C takes libsvm minutes per fit", false});
   }
   {
     std::vector<json> g;
