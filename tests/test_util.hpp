@@ -45,9 +45,6 @@ inline std::string repo_data(const std::string& name) {
   if (!std::filesystem::exists(path) && std::filesystem::exists(path + ".gz")) return path + ".gz";
   return path;
 }
-// TEMPORARY: the old name, so that branches written before the rename still compile.
-// The lead removes it once every branch is merged.
-inline std::string shared_data(const std::string& name) { return repo_data(name); }
 
 // A JSON fixture under tests/fixtures/ (written by the generator script beside it).
 inline nlohmann::json load_fixture(const std::string& rel) {

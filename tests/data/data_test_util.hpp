@@ -13,7 +13,6 @@
 namespace bp::data::testing {
 
 using bp::testing::repo_data;
-using bp::testing::shared_data;  // TEMPORARY, as in ../test_util.hpp
 
 // A fresh file under the build folder with the given contents; returns its path.
 inline std::string write_temp(const std::string& name, const std::string& contents) {

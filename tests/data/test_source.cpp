@@ -21,7 +21,7 @@
 
 using namespace bp;
 using namespace bp::data;
-using bp::testing::shared_data;
+using bp::testing::repo_data;
 using bp::testing::source_path;
 using bp::data::testing::write_temp;
 
@@ -164,7 +164,7 @@ TEST(DataSource, PrepareGivesWhatItGaveBefore) {
   };
   for (const Case& c : cases) {
     DataSpec s;
-    s.source = shared_data(c.file);
+    s.source = repo_data(c.file);
     s.target = c.target;
     if (*c.ignore) s.ignore = {c.ignore};
     // The views as the old code defined them (pipeline/problems.hpp holds them now).
@@ -326,7 +326,7 @@ TEST(DataSource, OldModelFilesKeepLoading) {
     io::ModelFile mf = old_model("old_servo.safetensors");
     EXPECT_EQ(mf.info.preprocessing.value("kind", ""), "csv");
     DataSpec s = DataSpec::from_json(mf.info.extra.at("data"));
-    s.source = shared_data("Servo.csv");
+    s.source = repo_data("Servo.csv");
     const Prepared now = prepare(s);
     EXPECT_EQ(digest(load_with(s, mf.info.preprocessing, "test")), digest(now.test));
     // The same preprocessing, except that the old file has no target scaling (it was trained
@@ -342,7 +342,7 @@ TEST(DataSource, OldModelFilesKeepLoading) {
     io::ModelFile mf = old_model("old_letter_p1.safetensors");
     DataSpec s = DataSpec::from_json(mf.info.extra.at("data"));
     EXPECT_EQ(mf.info.extra.at("data").at("view"), "LETTER.P1");
-    s.source = shared_data("LetterRecognition.csv");
+    s.source = repo_data("LetterRecognition.csv");
     DataSpec today = s;
     today.target = "lettr";
     today.positive = {"O"};
@@ -477,7 +477,7 @@ TEST(DataSource, TheRecordHoldsTheFingerprintAndTheSplit) {
 TEST(DataSource, TheSplitRuleOfThisBuildIsExact) {
   for (const char* view : {"", "O"}) {
     DataSpec s;
-    s.source = shared_data("LetterRecognition.csv");
+    s.source = repo_data("LetterRecognition.csv");
     s.target = "lettr";
     if (*view) s.positive = {view};
     const Prepared p = prepare(s);

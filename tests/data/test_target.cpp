@@ -10,7 +10,7 @@
 #include "data_test_util.hpp"
 
 using namespace bp::data;
-using bp::data::testing::shared_data;
+using bp::data::testing::repo_data;
 
 namespace {
 PreprocessOptions target(const std::string& name) {
@@ -84,7 +84,7 @@ TEST(DataTarget, LabelsComeFromTheScan) {
 TEST(DataTarget, FitWithTheScanEqualsFitWithout) {
   for (const auto& [file, column] : {std::pair{"Servo.csv", "Class"}, std::pair{"LetterRecognition.csv", "lettr"},
                                      std::pair{"BreastCancer.csv", "Class"}}) {
-    const Table t = read_csv(shared_data(file));
+    const Table t = read_csv(repo_data(file));
     std::vector<int64_t> train;
     for (int64_t r = 0; r < t.num_rows(); r += 3) train.push_back(r);
     const TargetColumn y = scan_target(t, column);

@@ -40,7 +40,7 @@ TEST(PipelineProblems, ApplyKeepsAGivenTargetAndAddsPositives) {
 TEST(PipelineProblems, LetterViewsPrepareAsThePaperDescribes) {
   for (const auto& [name, positives] : {std::pair{"LETTER.P1", 753}, std::pair{"LETTER.P2", 9940}}) {
     data::DataSpec s;
-    s.source = bp::testing::shared_data("LetterRecognition.csv");
+    s.source = bp::testing::repo_data("LetterRecognition.csv");
     s.test_fraction = 0;
     pipeline::apply_problem(s, name);
     const data::Prepared p = data::prepare(s);
