@@ -5,6 +5,10 @@
 // Also the option readers these learners share.
 #pragma once
 
+#include <memory>
+
+#include "backprop/learners/learner.hpp"
+
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -41,5 +45,48 @@ std::string option_choice(const nlohmann::json& o, const char* k, const std::vec
 // The labels must be in range and every weight 1 (or w null): the svm and knn learners take no
 // sample weights. Throws a LearnerError naming the learner.
 void require_unweighted(const TrainSet& t, const std::string& who);
+
+// What the model-backed learners (svm, knn, naive-bayes) share around their model: the options
+// as given (Options: what the constructor read from them), the fitted model, the "not fitted"
+// guard, and validation. Each adds fit, prediction, summary, save and load.
+template <class Model, class Options>
+class ModelLearner : public Learner {
+ public:
+  ModelLearner(std::string kind, nlohmann::json options) : kind_(std::move(kind)), o_(std::move(options)) {}
+  std::string kind() const override { return kind_; }
+  const nlohmann::json& options() const override { return o_; }
+  bool fitted() const override { return fitted_; }
+  void validate() const override {
+    need();
+    m_.validate();
+  }
+  const Model& model() const {
+    need();
+    return m_;
+  }
+
+ protected:
+  void need() const {
+    if (!fitted_) throw LearnerError(kind_ + ": the model is not fitted");
+  }
+  void set_model(Model m) {
+    m_ = std::move(m);
+    fitted_ = true;
+  }
+  std::string kind_;
+  nlohmann::json o_;
+  Options opt_;
+  Model m_;
+  bool fitted_ = false;
+};
+
+// load_learner for such a kind: a learner made from the stored options, its model restored by
+// L::load(meta, arrays).
+template <class L>
+std::unique_ptr<Learner> load_model_learner(const std::string& kind, const nlohmann::json& meta, const FlatArrays& arrays) {
+  auto l = make_learner(kind, meta.at("options"));
+  static_cast<L*>(l.get())->load(meta, arrays);
+  return l;
+}
 
 }  // namespace bp::learners

@@ -239,20 +239,16 @@ json knn_default_options() { return {{"k", 5}, {"weights", "uniform"}, {"metric"
 
 namespace {
 
-class KnnLearner : public Learner {
+class KnnLearner : public ModelLearner<KnnModel, KnnOptions> {
  public:
-  explicit KnnLearner(json o) : o_(std::move(o)) {
+  explicit KnnLearner(json o) : ModelLearner("knn", std::move(o)) {
     opt_.k = option_int(o_, "k", 1, 1 << 30, "knn");
     opt_.weights = option_choice(o_, "weights", {"uniform", "distance"}, "knn");
     opt_.metric = option_choice(o_, "metric", {"euclidean", "gain-ratio"}, "knn");
     opt_.standardize = o_.at("standardize").get<bool>();
   }
-  std::string kind() const override { return "knn"; }
-  const json& options() const override { return o_; }
-  bool fitted() const override { return fitted_; }
   void fit(const TrainSet& t) override {
-    m_ = KnnModel::fit(t, opt_);
-    fitted_ = true;
+    set_model(KnnModel::fit(t, opt_));
   }
   Tensor predict_proba(const MatrixView& X) const override {
     need();
@@ -268,28 +264,10 @@ class KnnLearner : public Learner {
     m_.save(s.meta, s.arrays);
     return s;
   }
-  void validate() const override {
-    need();
-    m_.validate();
-  }
   void load(const json& meta, const FlatArrays& a) {
     const StoredShape c = read_stored_meta(meta);
-    m_ = KnnModel::load(meta, a, opt_, c.n_features, c.n_classes, c.categories);
-    fitted_ = true;
+    set_model(KnnModel::load(meta, a, opt_, c.n_features, c.n_classes, c.categories));
   }
-  const KnnModel& model() const {
-    need();
-    return m_;
-  }
-
- private:
-  void need() const {
-    if (!fitted_) throw LearnerError("knn: the model is not fitted");
-  }
-  json o_;
-  KnnOptions opt_;
-  KnnModel m_;
-  bool fitted_ = false;
 };
 
 }  // namespace
@@ -303,9 +281,7 @@ std::vector<Tensor> knn_predict_proba_grid(const Learner& knn, const MatrixView&
 std::unique_ptr<Learner> make_knn_learner(json options) { return std::make_unique<KnnLearner>(std::move(options)); }
 
 std::unique_ptr<Learner> load_knn_learner(const json& meta, const FlatArrays& arrays) {
-  auto l = make_learner("knn", meta.at("options"));
-  static_cast<KnnLearner*>(l.get())->load(meta, arrays);
-  return l;
+  return load_model_learner<KnnLearner>("knn", meta, arrays);
 }
 
 }  // namespace bp::learners

@@ -385,19 +385,15 @@ json naive_bayes_default_options() { return {{"numeric", "gaussian"}, {"alpha", 
 
 namespace {
 
-class NaiveBayesLearner : public Learner {
+class NaiveBayesLearner : public ModelLearner<NaiveBayesModel, NaiveBayesOptions> {
  public:
-  explicit NaiveBayesLearner(json o) : o_(std::move(o)) {
+  explicit NaiveBayesLearner(json o) : ModelLearner("naive-bayes", std::move(o)) {
     opt_.numeric = option_choice(o_, "numeric", {"gaussian", "kernel", "discretize"}, "naive-bayes");
     opt_.alpha = option_num(o_, "alpha", 1e-10, 1e10, "naive-bayes");
     opt_.var_smoothing = option_num(o_, "var_smoothing", 0, 1, "naive-bayes");
   }
-  std::string kind() const override { return "naive-bayes"; }
-  const json& options() const override { return o_; }
-  bool fitted() const override { return fitted_; }
   void fit(const TrainSet& t) override {
-    m_ = NaiveBayesModel::fit(t, opt_);
-    fitted_ = true;
+    set_model(NaiveBayesModel::fit(t, opt_));
   }
   Tensor predict_proba(const MatrixView& X) const override {
     need();
@@ -433,24 +429,10 @@ class NaiveBayesLearner : public Learner {
     m_.save(s.meta, s.arrays);
     return s;
   }
-  void validate() const override {
-    need();
-    m_.validate();
-  }
   void load(const json& meta, const FlatArrays& a) {
     const StoredShape c = read_stored_meta(meta);
-    m_ = NaiveBayesModel::load(meta, a, opt_, c.n_features, c.n_classes, c.categories);
-    fitted_ = true;
+    set_model(NaiveBayesModel::load(meta, a, opt_, c.n_features, c.n_classes, c.categories));
   }
-
- private:
-  void need() const {
-    if (!fitted_) throw LearnerError("naive-bayes: the model is not fitted");
-  }
-  json o_;
-  NaiveBayesOptions opt_;
-  NaiveBayesModel m_;
-  bool fitted_ = false;
 };
 
 }  // namespace
@@ -458,9 +440,7 @@ class NaiveBayesLearner : public Learner {
 std::unique_ptr<Learner> make_naive_bayes_learner(json options) { return std::make_unique<NaiveBayesLearner>(std::move(options)); }
 
 std::unique_ptr<Learner> load_naive_bayes_learner(const json& meta, const FlatArrays& arrays) {
-  auto l = make_learner("naive-bayes", meta.at("options"));
-  static_cast<NaiveBayesLearner*>(l.get())->load(meta, arrays);
-  return l;
+  return load_model_learner<NaiveBayesLearner>("naive-bayes", meta, arrays);
 }
 
 }  // namespace bp::learners

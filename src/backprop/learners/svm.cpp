@@ -263,9 +263,9 @@ json svm_default_options() {
 
 namespace {
 
-class SvmLearner : public Learner {
+class SvmLearner : public ModelLearner<SvmModel, SvmOptions> {
  public:
-  explicit SvmLearner(json o) : o_(std::move(o)) {
+  explicit SvmLearner(json o) : ModelLearner("svm", std::move(o)) {
     opt_.kernel = option_choice(o_, "kernel", {"linear", "poly", "rbf"}, "svm");
     opt_.degree = option_int(o_, "degree", 1, 10, "svm");
     opt_.C = option_num(o_, "C", 1e-12, 1e12, "svm");
@@ -278,12 +278,8 @@ class SvmLearner : public Learner {
       throw LearnerError("svm: option 'seed' must be a non-negative integer");
     opt_.seed = s.get<uint64_t>();
   }
-  std::string kind() const override { return "svm"; }
-  const json& options() const override { return o_; }
-  bool fitted() const override { return fitted_; }
   void fit(const TrainSet& t) override {
-    m_ = SvmModel::fit(t, opt_);
-    fitted_ = true;
+    set_model(SvmModel::fit(t, opt_));
   }
   Tensor predict_proba(const MatrixView& X) const override {
     need();
@@ -306,25 +302,11 @@ class SvmLearner : public Learner {
     m_.save(s.meta, s.arrays);
     return s;
   }
-  void validate() const override {
-    need();
-    m_.validate();
-  }
   void load(const json& meta, const FlatArrays& a) {
     const StoredShape c = read_stored_meta(meta);
     if (c.n_classes != 2) throw LearnerError("corrupt model: svm: two classes expected");
-    m_ = SvmModel::load(meta, a, opt_, c.n_features, c.categories);
-    fitted_ = true;
+    set_model(SvmModel::load(meta, a, opt_, c.n_features, c.categories));
   }
-
- private:
-  void need() const {
-    if (!fitted_) throw LearnerError("svm: the model is not fitted");
-  }
-  json o_;
-  SvmOptions opt_;
-  SvmModel m_;
-  bool fitted_ = false;
 };
 
 }  // namespace
@@ -332,9 +314,7 @@ class SvmLearner : public Learner {
 std::unique_ptr<Learner> make_svm_learner(json options) { return std::make_unique<SvmLearner>(std::move(options)); }
 
 std::unique_ptr<Learner> load_svm_learner(const json& meta, const FlatArrays& arrays) {
-  auto l = make_learner("svm", meta.at("options"));
-  static_cast<SvmLearner*>(l.get())->load(meta, arrays);
-  return l;
+  return load_model_learner<SvmLearner>("svm", meta, arrays);
 }
 
 }  // namespace bp::learners
