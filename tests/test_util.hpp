@@ -12,12 +12,34 @@
 #include <string>
 #include <vector>
 
+#include <unistd.h>
+
 #include <nlohmann/json.hpp>
 
 #include "backprop/autograd/gradcheck.hpp"
 #include "backprop/tensor/tensor.hpp"
 
 namespace bp::testing {
+
+// A test with an empty folder of its own under the system's temporary directory, named after
+// the prefix, the process and the test, and removed afterwards; path(name) is a file in it.
+class TempDirTest : public ::testing::Test {
+ protected:
+  explicit TempDirTest(std::string prefix) : prefix_(std::move(prefix)) {}
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           (prefix_ + "_" + std::to_string(::getpid()) + "_" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+  std::string path(const std::string& name) const { return (dir_ / name).string(); }
+  std::filesystem::path dir_;
+
+ private:
+  std::string prefix_;
+};
 
 // Uniform values in [lo, hi); with `min_abs` > 0, values are kept at least that far from 0
 // (away from the kinks of ReLU and the step function).

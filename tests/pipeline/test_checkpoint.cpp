@@ -27,17 +27,9 @@ namespace {
 namespace fs = std::filesystem;
 using namespace bp;
 
-class Checkpoints : public ::testing::Test {
+class Checkpoints : public bp::testing::TempDirTest {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("backprop_ckpt_" + std::to_string(::getpid()) + "_" +
-                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-  std::string path(const std::string& name) const { return (dir_ / name).string(); }
-  fs::path dir_;
+  Checkpoints() : TempDirTest("backprop_ckpt") {}
 };
 
 // A training problem at the fit level.

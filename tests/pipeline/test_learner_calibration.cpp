@@ -21,16 +21,9 @@ namespace {
 namespace fs = std::filesystem;
 using namespace bp;
 
-class LearnerCalibration : public ::testing::Test {
+class LearnerCalibration : public bp::testing::TempDirTest {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("backprop_learner_cal_" + std::to_string(::getpid()) + "_" +
-                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-  std::string path(const std::string& name) const { return (dir_ / name).string(); }
+  LearnerCalibration() : TempDirTest("backprop_learner_cal") {}
   static data::DataSpec breast_cancer() {
     data::DataSpec d;
     d.source = bp::testing::repo_data("BreastCancer.csv");
@@ -38,7 +31,6 @@ class LearnerCalibration : public ::testing::Test {
     d.ignore = {"Id"};
     return d;
   }
-  fs::path dir_;
 };
 
 TEST_F(LearnerCalibration, PlattIsFittedAndAppliedOnTheDecisionValue) {

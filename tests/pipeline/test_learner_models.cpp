@@ -20,16 +20,9 @@ namespace {
 namespace fs = std::filesystem;
 using namespace bp;
 
-class LearnerModels : public ::testing::Test {
+class LearnerModels : public bp::testing::TempDirTest {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("backprop_learners_" + std::to_string(::getpid()) + "_" +
-                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-  std::string path(const std::string& name) const { return (dir_ / name).string(); }
+  LearnerModels() : TempDirTest("backprop_learners") {}
 
   static data::DataSpec breast_cancer() {
     data::DataSpec d;
@@ -52,7 +45,6 @@ class LearnerModels : public ::testing::Test {
     o.output = path("m.safetensors");
     return pipeline::train_evaluate_save(o).report;
   }
-  fs::path dir_;
 };
 
 TEST_F(LearnerModels, RandomForestTrainsSavesEvaluatesAndPredicts) {
