@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "backprop/backend/backend.hpp"
+#include "learner_bench.hpp"
 #include "backprop/eval/metrics.hpp"
 #include "backprop/learners/learner.hpp"
 
@@ -26,12 +27,8 @@ using namespace bp;
 using nlohmann::json;
 
 namespace {
-double cpu() {
-  timespec ts{};
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-  return ts.tv_sec + 1e-9 * ts.tv_nsec;
-}
-double now() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
+using bench::cpu;
+using bench::now;
 
 json defaults(const std::string& l) {
   if (l == "svm") return {{"kernel", "rbf"}, {"C", 1.0}};
@@ -46,17 +43,12 @@ int main(int argc, char** argv) {
     return 2;
   }
   try {
-    std::ifstream in(argv[1], std::ios::binary);
-    int64_t hdr[3];
-    if (!in.read(reinterpret_cast<char*>(hdr), sizeof hdr)) throw std::runtime_error(std::string("cannot read ") + argv[1]);
-    const int64_t ntr = hdr[0], nte = hdr[1], d = hdr[2];
-    std::vector<float> Xtr(ntr * d), Xte(nte * d);
-    std::vector<int32_t> ytr(ntr), yte(nte);
-    in.read(reinterpret_cast<char*>(Xtr.data()), Xtr.size() * 4);
-    in.read(reinterpret_cast<char*>(ytr.data()), ytr.size() * 4);
-    in.read(reinterpret_cast<char*>(Xte.data()), Xte.size() * 4);
-    in.read(reinterpret_cast<char*>(yte.data()), yte.size() * 4);
-    if (!in) throw std::runtime_error(std::string(argv[1]) + " is truncated");
+    bench::Prepared data = bench::read_prepared(argv[1]);
+    const int64_t ntr = data.ntr, nte = data.nte, d = data.d;
+    std::vector<float>& Xtr = data.Xtr;
+    std::vector<float>& Xte = data.Xte;
+    const std::vector<int32_t>& ytr = data.ytr;
+    const std::vector<int32_t>& yte = data.yte;
     for (int64_t j = 0; j < d; ++j) {
       bool indicator = true;  // a one-hot column: left as 0/1, as the pipeline leaves it
       for (int64_t i = 0; i < ntr && indicator; ++i) indicator = Xtr[i * d + j] == 0.f || Xtr[i * d + j] == 1.f;

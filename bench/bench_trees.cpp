@@ -21,17 +21,14 @@
 
 #include "backprop/eval/metrics.hpp"
 #include "backprop/learners/learner.hpp"
+#include "learner_bench.hpp"
 
 using namespace bp;
 using nlohmann::json;
 
 namespace {
-double cpu() {
-  timespec ts{};
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-  return ts.tv_sec + 1e-9 * ts.tv_nsec;
-}
-double now() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
+using bench::cpu;
+using bench::now;
 
 json study_options(const std::string& l) {
   if (l == "random-forest") return {{"trees", 1024}, {"max_features", 8}};
@@ -49,17 +46,12 @@ int main(int argc, char** argv) {
     return 2;
   }
   try {
-    std::ifstream in(argv[1], std::ios::binary);
-    int64_t hdr[3];
-    if (!in.read(reinterpret_cast<char*>(hdr), sizeof hdr)) throw std::runtime_error(std::string("cannot read ") + argv[1]);
-    const int64_t ntr = hdr[0], nte = hdr[1], d = hdr[2];
-    std::vector<float> Xtr(ntr * d), Xte(nte * d);
-    std::vector<int32_t> ytr(ntr), yte(nte);
-    in.read(reinterpret_cast<char*>(Xtr.data()), Xtr.size() * 4);
-    in.read(reinterpret_cast<char*>(ytr.data()), ytr.size() * 4);
-    in.read(reinterpret_cast<char*>(Xte.data()), Xte.size() * 4);
-    in.read(reinterpret_cast<char*>(yte.data()), yte.size() * 4);
-    if (!in) throw std::runtime_error(std::string(argv[1]) + " is truncated");
+    bench::Prepared data = bench::read_prepared(argv[1]);
+    const int64_t ntr = data.ntr, nte = data.nte, d = data.d;
+    std::vector<float>& Xtr = data.Xtr;
+    const std::vector<float>& Xte = data.Xte;
+    const std::vector<int32_t>& ytr = data.ytr;
+    const std::vector<int32_t>& yte = data.yte;
     const std::string learner = argv[2];
     const int threads = std::atoi(argv[3]);
     json o = study_options(learner);
