@@ -23,8 +23,13 @@
 // dW and db into its own buffer (slice 0 into the gradient itself); the buffers are summed at
 // the end in slice order, so which thread ran which slice does not change the result.
 #include <algorithm>
+#include <array>
 #include <cstring>
 #include <vector>
+
+#ifdef __AVX512F__
+#include <immintrin.h>
+#endif
 
 #include "backprop/backend/backend.hpp"
 #include "backprop/ops/conv_ops.hpp"
@@ -158,7 +163,7 @@ void col2im_add(const float* dcols, const Geo& g, float* dx) {
 // Per-thread scratch that lives as long as the thread (the backend keeps its pool), so the
 // im2col buffers are allocated once, not per call.
 float* scratch(int slot, int64_t n) {
-  thread_local std::vector<float> buf[4];
+  thread_local std::vector<float> buf[6];
   auto& b = buf[slot];
   if (static_cast<int64_t>(b.size()) < n) b.resize(static_cast<size_t>(n));
   return b.data();
@@ -179,6 +184,15 @@ inline v16 load16(const float* p) {
   return v;
 }
 inline void store16(float* p, const v16& v) { std::memcpy(p, &v, sizeof v); }
+// A load kept in a register: without this GCC folds a value that feeds several FMAs back into
+// each of them as a memory operand, and the kernels become bound by loads, not FMAs.
+inline v16 load16_reg(const float* p) {
+  v16 v = load16(p);
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+  asm("" : "+v"(v));
+#endif
+  return v;
+}
 
 bool direct_ok(const Geo& g) {
   return g.G == 1 && g.sh == 1 && g.sw == 1 && g.dh == 1 && g.dw == 1 && g.OW >= 8 && g.ph < g.KH && g.pw < g.KW;
@@ -191,57 +205,100 @@ struct Plane {
   int64_t size() const { return C * Hp * Wp + 2 * L; }
 };
 
-// xp ← x (C, H, W) with ph / pw zeros around every plane.
-void pad_planes(const float* x, int64_t C, int64_t H, int64_t W, int64_t ph, int64_t pw, const Plane& pl, float* xp) {
+// Rows of n floats copied with vector moves: memcpy's call costs more than the copy for
+// LeNet's rows of 10-28 floats. With AVX-512 the tail is one masked move; otherwise a scalar
+// loop (the asm keeps GCC from turning it back into a memcpy call).
+inline void copy_row(float* dst, const float* src, int64_t n) {
+  int64_t i = 0;
+  for (; i + L <= n; i += L) store16(dst + i, load16(src + i));
+  if (i == n) return;
+#ifdef __AVX512F__
+  const __mmask16 m = static_cast<__mmask16>((1u << (n - i)) - 1);
+  _mm512_mask_storeu_ps(dst + i, m, _mm512_maskz_loadu_ps(m, src + i));
+#else
+  for (; i < n; ++i) {
+    dst[i] = src[i];
+    asm("");
+  }
+#endif
+}
+
+// The data rows of xp ← x (C, H, W), placed ph rows and pw columns into each (Hp, Wp) plane.
+// The padding is not touched: zero it once (zero_planes) and every sample copied into the same
+// buffer afterwards finds it still zero.
+void copy_planes(const float* x, int64_t C, int64_t H, int64_t W, int64_t ph, int64_t pw, const Plane& pl, float* xp) {
   if (ph == 0 && pw == 0) {
     std::memcpy(xp, x, sizeof(float) * C * H * W);
-    std::memset(xp + C * H * W, 0, sizeof(float) * 2 * L);
     return;
   }
-  std::memset(xp, 0, sizeof(float) * pl.size());
   for (int64_t c = 0; c < C; ++c)
-    for (int64_t iy = 0; iy < H; ++iy)
-      std::memcpy(xp + (c * pl.Hp + iy + ph) * pl.Wp + pw, x + (c * H + iy) * W, sizeof(float) * W);
+    for (int64_t iy = 0; iy < H; ++iy) copy_row(xp + (c * pl.Hp + iy + ph) * pl.Wp + pw, x + (c * H + iy) * W, W);
+}
+void zero_planes(const Plane& pl, float* xp, int64_t count = 1) {
+  std::memset(xp, 0, sizeof(float) * pl.size() * count);
 }
 
 // y (O, OH, OW) = [y +] bias + Σ_taps, for output channels [ob, ob + OB) (those < O are stored).
 // wt is the weight repacked as (C·KH·KW, ldw): one row of output-channel weights per tap.
+// R output rows (oy .. oy+R−1, chunk ch) at once: each tap's weights are broadcast once for R
+// vectors, and R·OB independent accumulators hide the FMA latency when OB is small (LeNet's
+// 6 channels: 6 chains of a 4-cycle FMA ran at 1.5 FMAs a cycle; 12 keep both units busy).
+// The R rows read the union of their valid tap rows; the padding rows they share are zeros.
+template <int OB, int R>
+inline void direct_rows(const float* xp, const Plane& pl, int64_t KH, int64_t KW, const float* wt, int64_t ldw,
+                        const float* bias, int64_t ob, int64_t nout, int64_t OH, int64_t OW, int64_t oy, int64_t ch,
+                        bool add, bool relu, float* y) {
+  v16 acc[R][OB];
+  for (int j = 0; j < OB; ++j) {
+    const float b0 = (bias && j < nout) ? bias[ob + j] : 0.f;
+    for (int r = 0; r < R; ++r) acc[r][j] = (v16){} + b0;
+  }
+  const int64_t ky0 = std::max<int64_t>(0, pl.lo - (oy + R - 1)), ky1 = std::min(KH, pl.hi - oy);
+  for (int64_t c = 0; c < pl.C; ++c) {
+    for (int64_t ky = ky0; ky < ky1; ++ky) {
+      const float* row = xp + (c * pl.Hp + oy + ky) * pl.Wp + ch * L;
+      const float* wk = wt + (c * KH + ky) * KW * ldw + ob;
+      for (int64_t kx = 0; kx < KW; ++kx) {
+        v16 v[R];
+        for (int r = 0; r < R; ++r) v[r] = load16(row + r * pl.Wp + kx);
+        const float* ww = wk + kx * ldw;
+        for (int j = 0; j < OB; ++j) {
+          const float wj = ww[j];
+          for (int r = 0; r < R; ++r) acc[r][j] += v[r] * wj;
+        }
+      }
+    }
+  }
+  const int64_t ox0 = ch * L, n = std::min(L, OW - ox0);
+  for (int r = 0; r < R; ++r) {
+    if (relu)
+      for (int j = 0; j < OB; ++j) acc[r][j] = acc[r][j] > 0.f ? acc[r][j] : 0.f;
+    for (int64_t j = 0; j < nout; ++j) {
+      float* dst = y + ((ob + j) * OH + oy + r) * OW + ox0;
+      if (n == L) {
+        store16(dst, add ? load16(dst) + acc[r][j] : acc[r][j]);
+      } else if (add) {
+        for (int64_t i = 0; i < n; ++i) dst[i] += acc[r][j][i];
+      } else {
+        for (int64_t i = 0; i < n; ++i) dst[i] = acc[r][j][i];
+      }
+    }
+  }
+}
+
 template <int OB>
 void direct_block(const float* xp, const Plane& pl, int64_t KH, int64_t KW, const float* wt, int64_t ldw,
                   const float* bias, int64_t ob, int64_t O, int64_t OH, int64_t OW, bool add, bool relu, float* y) {
   const int64_t nch = (OW + L - 1) / L;
   const int64_t nout = std::min<int64_t>(OB, O - ob);
-  for (int64_t oy = 0; oy < OH; ++oy) {
-    for (int64_t ch = 0; ch < nch; ++ch) {
-      v16 acc[OB];
-      for (int j = 0; j < OB; ++j) acc[j] = (v16){} + ((bias && j < nout) ? bias[ob + j] : 0.f);
-      const int64_t ky0 = std::max<int64_t>(0, pl.lo - oy), ky1 = std::min(KH, pl.hi - oy);
-      for (int64_t c = 0; c < pl.C; ++c) {
-        for (int64_t ky = ky0; ky < ky1; ++ky) {
-          const float* row = xp + (c * pl.Hp + oy + ky) * pl.Wp + ch * L;
-          const float* wk = wt + (c * KH + ky) * KW * ldw + ob;
-          for (int64_t kx = 0; kx < KW; ++kx) {
-            const v16 v = load16(row + kx);
-            const float* ww = wk + kx * ldw;
-            for (int j = 0; j < OB; ++j) acc[j] += v * ww[j];
-          }
-        }
-      }
-      const int64_t ox0 = ch * L, n = std::min(L, OW - ox0);
-      if (relu)
-        for (int j = 0; j < OB; ++j) acc[j] = acc[j] > 0.f ? acc[j] : 0.f;
-      for (int64_t j = 0; j < nout; ++j) {
-        float* dst = y + ((ob + j) * OH + oy) * OW + ox0;
-        if (n == L) {
-          store16(dst, add ? load16(dst) + acc[j] : acc[j]);
-        } else if (add) {
-          for (int64_t i = 0; i < n; ++i) dst[i] += acc[j][i];
-        } else {
-          for (int64_t i = 0; i < n; ++i) dst[i] = acc[j][i];
-        }
-      }
-    }
-  }
+  constexpr int R = OB <= 8 ? 2 : 1;
+  int64_t oy = 0;
+  for (; oy + R <= OH; oy += R)
+    for (int64_t ch = 0; ch < nch; ++ch)
+      direct_rows<OB, R>(xp, pl, KH, KW, wt, ldw, bias, ob, nout, OH, OW, oy, ch, add, relu, y);
+  for (; oy < OH; ++oy)
+    for (int64_t ch = 0; ch < nch; ++ch)
+      direct_rows<OB, 1>(xp, pl, KH, KW, wt, ldw, bias, ob, nout, OH, OW, oy, ch, add, relu, y);
 }
 
 // The block sizes instantiated: 16, and every remainder below it (no lanes wasted on
@@ -281,6 +338,97 @@ void im2col_padded(const float* xp, const Plane& pl, const Geo& g, float* cols) 
       }
 }
 
+// ---- The direct weight gradient (stride 1, dilation 1, one group), without im2col or a GEMM:
+//   dW[o, c, ky, kx] = Σ_n Σ_{oy, ox} dy[n, o, oy, ox] · xp[n, c, oy + ky, ox + kx]
+// Vectorised along the output row: dyp is dy with each row padded to nch·L lanes by zeros
+// (DyRows), so the lanes past the row's end add 0 · (whatever xp holds there: the row's own
+// further columns, the next row, or the zeroed slack; finite unless x holds ±∞/NaN, which makes
+// the whole gradient NaN anyway). A block of OB output channels × TB kernel columns, one (c, ky),
+// keeps OB·TB vector accumulators over every row of a group of samples: per row chunk OB dy
+// loads and TB x loads feed OB·TB FMAs. The accumulators are added into acc, one vector of L
+// partial sums per weight (O, C, KH, KW, L), and reduced to floats once per batch slice
+// (dw_reduce), so no horizontal sum runs per sample.
+struct DyRows {
+  int64_t O, OH, OW, nch, ld;  // ld = nch·L floats per padded row
+  int64_t size() const { return O * OH * ld; }
+};
+
+// The first OW floats of each row of dyp (O, OH, ld) ← dy (O, OH, OW); the rest of each row
+// must be zero already (zero the buffer once: every sample leaves those lanes alone).
+void copy_rows(const float* dy, const DyRows& d, float* dyp) {
+  for (int64_t r = 0; r < d.O * d.OH; ++r) copy_row(dyp + r * d.ld, dy + r * d.OW, d.OW);
+}
+
+template <int OB, int TB>
+void dw_block(const float* const* xps, const float* const* dyps, int ns, const Plane& pl, const DyRows& d, int64_t KH,
+              int64_t KW, int64_t ob, int64_t nout, int64_t c, int64_t ky, int64_t kx0, float* acc) {
+  v16 a[OB][TB];
+  for (int j = 0; j < OB; ++j)
+    for (int t = 0; t < TB; ++t) a[j][t] = (v16){};
+  // Rows oy whose input row oy + ky holds data: the padding rows would add zeros.
+  const int64_t oy0 = std::max<int64_t>(0, pl.lo - ky), oy1 = std::min(d.OH, pl.hi - ky);
+  for (int s = 0; s < ns; ++s) {
+    const float* xc = xps[s] + (c * pl.Hp + ky) * pl.Wp + kx0;
+    const float* dyo = dyps[s] + ob * d.OH * d.ld;
+    for (int64_t oy = oy0; oy < oy1; ++oy) {
+      for (int64_t ch = 0; ch < d.nch; ++ch) {
+        const float* xr = xc + oy * pl.Wp + ch * L;
+        const float* dr = dyo + oy * d.ld + ch * L;
+        v16 g[OB];
+        for (int j = 0; j < OB; ++j) g[j] = load16_reg(dr + j * d.OH * d.ld);
+        for (int t = 0; t < TB; ++t) {
+          const v16 v = load16_reg(xr + t);
+          for (int j = 0; j < OB; ++j) a[j][t] += g[j] * v;
+        }
+      }
+    }
+  }
+  for (int64_t j = 0; j < nout; ++j)
+    for (int t = 0; t < TB; ++t) {
+      float* p = acc + (((ob + j) * pl.C + c) * KH * KW + ky * KW + kx0 + t) * L;
+      store16(p, load16(p) + a[j][t]);
+    }
+}
+
+using DwFn = void (*)(const float* const*, const float* const*, int, const Plane&, const DyRows&, int64_t, int64_t,
+                      int64_t, int64_t, int64_t, int64_t, int64_t, float*);
+template <int OB, int... TB>
+constexpr std::array<DwFn, sizeof...(TB)> dw_row() {
+  return {dw_block<OB, TB>...};
+}
+// dw_fns[OB − 1][TB − 1]: up to 8 channels × 5 columns (OB·TB + OB + 1 vector registers of 32).
+constexpr std::array<std::array<DwFn, 5>, 8> dw_fns = {dw_row<1, 1, 2, 3, 4, 5>(), dw_row<2, 1, 2, 3, 4, 5>(),
+                                                       dw_row<3, 1, 2, 3, 4, 5>(), dw_row<4, 1, 2, 3, 4, 5>(),
+                                                       dw_row<5, 1, 2, 3, 4, 5>(), dw_row<6, 1, 2, 3, 4, 5>(),
+                                                       dw_row<7, 1, 2, 3, 4, 5>(), dw_row<8, 1, 2, 3, 4, 5>()};
+
+// acc (O, C, KH, KW, L) += the weight gradient of ns samples (padded inputs xps, padded rows dyps).
+void dw_direct(const float* const* xps, const float* const* dyps, int ns, const Plane& pl, const DyRows& d,
+               int64_t KH, int64_t KW, float* acc) {
+  const int64_t TB = std::min<int64_t>(KW, 5);
+  // Channel block: as many as keep OB·TB accumulators within 24 registers.
+  const int64_t OBmax = std::min<int64_t>(8, 24 / TB);
+  for (int64_t ob = 0; ob < d.O; ob += OBmax) {
+    const int64_t nout = std::min(OBmax, d.O - ob);
+    for (int64_t c = 0; c < pl.C; ++c)
+      for (int64_t ky = 0; ky < KH; ++ky)
+        for (int64_t kx0 = 0; kx0 < KW; kx0 += TB) {
+          const int64_t tb = std::min(TB, KW - kx0);
+          dw_fns[nout - 1][tb - 1](xps, dyps, ns, pl, d, KH, KW, ob, nout, c, ky, kx0, acc);
+        }
+  }
+}
+
+// dw (n) += Σ_lanes acc (n, L), lanes summed in a fixed order.
+void dw_reduce(const float* acc, int64_t n, float* dw) {
+  for (int64_t i = 0; i < n; ++i) {
+    const float* a = acc + i * L;
+    float s = 0.f;
+    for (int64_t l = 0; l < L; ++l) s += a[l];
+    dw[i] += s;
+  }
+}
+
 // Threads to split a batch of N over: the backend's count, at most one per sample, if the
 // convolution's N·O·P·K multiply-adds are worth a split (backend::parallel_worth); else 1.
 int batch_threads(const Geo& g) {
@@ -317,8 +465,9 @@ Var conv_impl(const Var& x, const Var& w, const Var& b, const Conv2dParams& p, b
     const Plane pl{g.C, g.H + 2 * g.ph, g.W + 2 * g.pw, g.ph, g.ph + g.H};
     for_batch(g.N, batch_threads(g), [&](int64_t n0, int64_t n1, int) {
       float* xp = scratch(1, pl.size());
+      zero_planes(pl, xp);
       for (int64_t n = n0; n < n1; ++n) {
-        pad_planes(xv + n * g.C * g.H * g.W, g.C, g.H, g.W, g.ph, g.pw, pl, xp);
+        copy_planes(xv + n * g.C * g.H * g.W, g.C, g.H, g.W, g.ph, g.pw, pl, xp);
         direct_conv(xp, pl, g.KH, g.KW, wt.data(), ldw, bv, g.O, g.OH, g.OW, false, relu, yv + n * g.O * g.P);
       }
     });
@@ -401,26 +550,48 @@ Var conv_impl(const Var& x, const Var& w, const Var& b, const Conv2dParams& p, b
                 wf[((o * g.KH + ky) * g.KW + kx) * ldf + c] =
                     wv[((o * g.C + c) * g.KH + (g.KH - 1 - ky)) * g.KW + (g.KW - 1 - kx)];
       }
+      // dW: the direct kernel (dw_direct) over groups of kGroup samples, unless its vector
+      // accumulators (L floats per weight) would pass 16 MB; then im2col + GEMM per sample.
+      const DyRows dr{g.O, g.OH, g.OW, (g.OW + L - 1) / L, (g.OW + L - 1) / L * L};
+      const bool dw_vec = wsize * L <= (int64_t{1} << 22);
+      constexpr int kGroup = 4;
       for_batch(g.N, nt, [&](int64_t n0, int64_t n1, int t) {
         float* dwt = t == 0 ? dw : partial.data() + (t - 1) * (wsize + g.O);
         float* dbt = t == 0 ? db : partial.data() + (t - 1) * (wsize + g.O) + wsize;
-        float* cols = want_w ? scratch(0, g.K * g.P + L) : nullptr;
-        float* xp = want_w ? scratch(1, pl.size()) : nullptr;
+        float* cols = want_w && !dw_vec ? scratch(0, g.K * g.P + L) : nullptr;
+        float* xp = want_w ? scratch(1, pl.size() * (dw_vec ? kGroup : 1)) : nullptr;
         float* dyp = want_x ? scratch(2, pd.size()) : nullptr;
+        float* acc = want_w && dw_vec ? scratch(4, wsize * L) : nullptr;
+        float* dyr = want_w && dw_vec ? scratch(5, dr.size() * kGroup) : nullptr;
+        if (acc) std::memset(acc, 0, sizeof(float) * wsize * L);
+        if (dyr) std::memset(dyr, 0, sizeof(float) * dr.size() * kGroup);
+        if (xp) zero_planes(pl, xp, dw_vec ? kGroup : 1);
+        if (dyp) zero_planes(pd, dyp);
+        const float* xps[kGroup];
+        const float* dyps[kGroup];
         for (int64_t n = n0; n < n1; ++n) {
           const float* dyn = sample_grad(n);  // (O, P)
-          if (want_w) {
-            pad_planes(xv + n * g.C * g.H * g.W, g.C, g.H, g.W, g.ph, g.pw, pl, xp);
+          if (want_w && dw_vec) {
+            const int s = static_cast<int>((n - n0) % kGroup);
+            float* xs = xp + s * pl.size();
+            float* ds = dyr + s * dr.size();
+            copy_planes(xv + n * g.C * g.H * g.W, g.C, g.H, g.W, g.ph, g.pw, pl, xs);
+            copy_rows(dyn, dr, ds);
+            xps[s] = xs, dyps[s] = ds;
+            if (s == kGroup - 1 || n + 1 == n1) dw_direct(xps, dyps, s + 1, pl, dr, g.KH, g.KW, acc);
+          } else if (want_w) {
+            copy_planes(xv + n * g.C * g.H * g.W, g.C, g.H, g.W, g.ph, g.pw, pl, xp);
             im2col_padded(xp, pl, g, cols);
             backend::gemm(false, true, g.O, g.K, g.P, 1.f, dyn, g.P, cols, g.P, 1.f, dwt, g.K);
           }
           if (want_x) {
-            pad_planes(dyn, g.O, g.OH, g.OW, g.KH - 1 - g.ph, g.KW - 1 - g.pw, pd, dyp);
+            copy_planes(dyn, g.O, g.OH, g.OW, g.KH - 1 - g.ph, g.KW - 1 - g.pw, pd, dyp);
             direct_conv(dyp, pd, g.KH, g.KW, wf.data(), ldf, nullptr, g.C, g.H, g.W, true, false,
                         dx + n * g.C * g.H * g.W);
           }
           if (want_b) bias_grad(dyn, dbt);
         }
+        if (acc) dw_reduce(acc, wsize, dwt);
       });
     } else {
     for_batch(g.N, nt, [&](int64_t n0, int64_t n1, int t) {
