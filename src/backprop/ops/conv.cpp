@@ -32,6 +32,7 @@
 #endif
 
 #include "backprop/backend/backend.hpp"
+#include "backprop/backend/conv_kernels.hpp"
 #include "backprop/ops/conv_ops.hpp"
 
 namespace bp::ops {
@@ -213,14 +214,16 @@ inline void copy_row(float* dst, const float* src, int64_t n) {
   for (; i + L <= n; i += L) store16(dst + i, load16(src + i));
   if (i == n) return;
 #ifdef __AVX512F__
-  const __mmask16 m = static_cast<__mmask16>((1u << (n - i)) - 1);
-  _mm512_mask_storeu_ps(dst + i, m, _mm512_maskz_loadu_ps(m, src + i));
-#else
+  if (backend::conv_avx512()) {
+    const __mmask16 m = static_cast<__mmask16>((1u << (n - i)) - 1);
+    _mm512_mask_storeu_ps(dst + i, m, _mm512_maskz_loadu_ps(m, src + i));
+    return;
+  }
+#endif
   for (; i < n; ++i) {
     dst[i] = src[i];
     asm("");
   }
-#endif
 }
 
 // The data rows of xp ← x (C, H, W), placed ph rows and pw columns into each (Hp, Wp) plane.
@@ -353,10 +356,37 @@ struct DyRows {
   int64_t size() const { return O * OH * ld; }
 };
 
-// The first OW floats of each row of dyp (O, OH, ld) ← dy (O, OH, OW); the rest of each row
-// must be zero already (zero the buffer once: every sample leaves those lanes alone).
-void copy_rows(const float* dy, const DyRows& d, float* dyp) {
-  for (int64_t r = 0; r < d.O * d.OH; ++r) copy_row(dyp + r * d.ld, dy + r * d.OW, d.OW);
+// dst[i] = y[i] > 0 ? src[i] : 0 for n floats: ReLU's backward, fused into a row copy.
+inline void copy_row_relu(float* dst, const float* src, const float* y, int64_t n) {
+  int64_t i = 0;
+  for (; i + L <= n; i += L) {
+    const v16 d = load16(src + i), m = load16(y + i);
+    store16(dst + i, m > 0.f ? d : (v16){});
+  }
+  if (i == n) return;
+#ifdef __AVX512F__
+  if (backend::conv_avx512()) {
+    const __mmask16 k = static_cast<__mmask16>((1u << (n - i)) - 1);
+    const __m512 d = _mm512_maskz_loadu_ps(k, src + i), m = _mm512_maskz_loadu_ps(k, y + i);
+    const __mmask16 pos = _mm512_mask_cmp_ps_mask(k, m, _mm512_setzero_ps(), _CMP_GT_OQ);
+    _mm512_mask_storeu_ps(dst + i, k, _mm512_maskz_mov_ps(pos, d));
+    return;
+  }
+#endif
+  for (; i < n; ++i) {
+    dst[i] = y[i] > 0.f ? src[i] : 0.f;
+    asm("");
+  }
+}
+
+// The first OW floats of each row of dyp (O, OH, ld) ← dy (O, OH, OW), masked by y > 0 when
+// y is given (the fused ReLU); the rest of each row must be zero already (zero the buffer
+// once: every sample leaves those lanes alone).
+void copy_rows(const float* dy, const float* y, const DyRows& d, float* dyp) {
+  for (int64_t r = 0; r < d.O * d.OH; ++r) {
+    if (y) copy_row_relu(dyp + r * d.ld, dy + r * d.OW, y + r * d.OW, d.OW);
+    else copy_row(dyp + r * d.ld, dy + r * d.OW, d.OW);
+  }
 }
 
 template <int OB, int TB>
@@ -552,8 +582,11 @@ Var conv_impl(const Var& x, const Var& w, const Var& b, const Conv2dParams& p, b
       }
       // dW: the direct kernel (dw_direct) over groups of kGroup samples, unless its vector
       // accumulators (L floats per weight) would pass 16 MB; then im2col + GEMM per sample.
+      // Unless that fallback runs, each sample's output gradient is read once: masked by the
+      // fused ReLU into padded rows (DyRows), from which the dx planes and db are taken.
       const DyRows dr{g.O, g.OH, g.OW, (g.OW + L - 1) / L, (g.OW + L - 1) / L * L};
       const bool dw_vec = wsize * L <= (int64_t{1} << 22);
+      const bool via_rows = dw_vec || !want_w;
       constexpr int kGroup = 4;
       for_batch(g.N, nt, [&](int64_t n0, int64_t n1, int t) {
         float* dwt = t == 0 ? dw : partial.data() + (t - 1) * (wsize + g.O);
@@ -562,7 +595,7 @@ Var conv_impl(const Var& x, const Var& w, const Var& b, const Conv2dParams& p, b
         float* xp = want_w ? scratch(1, pl.size() * (dw_vec ? kGroup : 1)) : nullptr;
         float* dyp = want_x ? scratch(2, pd.size()) : nullptr;
         float* acc = want_w && dw_vec ? scratch(4, wsize * L) : nullptr;
-        float* dyr = want_w && dw_vec ? scratch(5, dr.size() * kGroup) : nullptr;
+        float* dyr = via_rows ? scratch(5, dr.size() * kGroup) : nullptr;
         if (acc) std::memset(acc, 0, sizeof(float) * wsize * L);
         if (dyr) std::memset(dyr, 0, sizeof(float) * dr.size() * kGroup);
         if (xp) zero_planes(pl, xp, dw_vec ? kGroup : 1);
@@ -570,13 +603,18 @@ Var conv_impl(const Var& x, const Var& w, const Var& b, const Conv2dParams& p, b
         const float* xps[kGroup];
         const float* dyps[kGroup];
         for (int64_t n = n0; n < n1; ++n) {
-          const float* dyn = sample_grad(n);  // (O, P)
+          const int s = static_cast<int>((n - n0) % kGroup);
+          const float* dyn = nullptr;  // (O, P), for the im2col + GEMM fallback
+          float* ds = nullptr;         // (O, OH, ld)
+          if (via_rows) {
+            ds = dyr + s * dr.size();
+            copy_rows(dy + n * g.O * g.P, relu ? yv + n * g.O * g.P : nullptr, dr, ds);
+          } else {
+            dyn = sample_grad(n);
+          }
           if (want_w && dw_vec) {
-            const int s = static_cast<int>((n - n0) % kGroup);
             float* xs = xp + s * pl.size();
-            float* ds = dyr + s * dr.size();
             copy_planes(xv + n * g.C * g.H * g.W, g.C, g.H, g.W, g.ph, g.pw, pl, xs);
-            copy_rows(dyn, dr, ds);
             xps[s] = xs, dyps[s] = ds;
             if (s == kGroup - 1 || n + 1 == n1) dw_direct(xps, dyps, s + 1, pl, dr, g.KH, g.KW, acc);
           } else if (want_w) {
@@ -585,11 +623,30 @@ Var conv_impl(const Var& x, const Var& w, const Var& b, const Conv2dParams& p, b
             backend::gemm(false, true, g.O, g.K, g.P, 1.f, dyn, g.P, cols, g.P, 1.f, dwt, g.K);
           }
           if (want_x) {
-            copy_planes(dyn, g.O, g.OH, g.OW, g.KH - 1 - g.ph, g.KW - 1 - g.pw, pd, dyp);
+            const int64_t oy0 = g.KH - 1 - g.ph, ox0 = g.KW - 1 - g.pw;
+            if (ds) {
+              for (int64_t o = 0; o < g.O; ++o)
+                for (int64_t oy = 0; oy < g.OH; ++oy)
+                  copy_row(dyp + (o * pd.Hp + oy + oy0) * pd.Wp + ox0, ds + (o * g.OH + oy) * dr.ld, g.OW);
+            } else {
+              copy_planes(dyn, g.O, g.OH, g.OW, oy0, ox0, pd, dyp);
+            }
             direct_conv(dyp, pd, g.KH, g.KW, wf.data(), ldf, nullptr, g.C, g.H, g.W, true, false,
                         dx + n * g.C * g.H * g.W);
           }
-          if (want_b) bias_grad(dyn, dbt);
+          if (want_b) {
+            if (ds) {  // the rows' zero tails add nothing
+              for (int64_t o = 0; o < g.O; ++o) {
+                const float* r = ds + o * g.OH * dr.ld;
+                float sum = 0.f;
+#pragma omp simd reduction(+ : sum)
+                for (int64_t q = 0; q < g.OH * dr.ld; ++q) sum += r[q];
+                dbt[o] += sum;
+              }
+            } else {
+              bias_grad(dyn, dbt);
+            }
+          }
         }
         if (acc) dw_reduce(acc, wsize, dwt);
       });

@@ -6,7 +6,12 @@
 #include <memory>
 #include <vector>
 
+#ifdef __AVX512F__
+#include <immintrin.h>
+#endif
+
 #include "backprop/backend/backend.hpp"
+#include "backprop/backend/conv_kernels.hpp"
 #include "backprop/ops/conv_ops.hpp"
 
 namespace bp::ops {
@@ -34,6 +39,45 @@ PoolGeo pool_geometry(const Var& x, int64_t k, int64_t s, int64_t p, const char*
   return g;
 }
 
+#ifdef __AVX512F__
+// The 2×2, stride-2 max pool of one plane (H, W) -> (OH, OW), with AVX-512: 16 outputs of a row
+// at a time, their four inputs split into even and odd columns by one permute per input row
+// (masked loads at the row's end). Same choices as the scalar loop below: within a row the
+// right input wins only if greater, the lower row only if its maximum is greater, so ties keep
+// the first maximum in scan order, and the index is the winner's within the plane.
+void max_pool_2x2_avx512(const float* x, int64_t W, int64_t OH, int64_t OW, float* y, int32_t* arg) {
+  const __m512i even = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
+  const __m512i odd = _mm512_add_epi32(even, _mm512_set1_epi32(1));
+  const __m512i lane2 = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
+  const __m512i one = _mm512_set1_epi32(1);
+  for (int64_t oy = 0; oy < OH; ++oy) {
+    const float* r0 = x + 2 * oy * W;
+    const float* r1 = r0 + W;
+    for (int64_t ox = 0; ox < OW; ox += 16) {
+      const int64_t n = std::min<int64_t>(16, OW - ox);  // outputs here; 2n inputs per row
+      const __mmask16 km = static_cast<__mmask16>((1u << n) - 1);
+      const __mmask16 klo = static_cast<__mmask16>(n >= 8 ? 0xFFFF : (1u << (2 * n)) - 1);
+      const __mmask16 khi = static_cast<__mmask16>(n <= 8 ? 0 : (1u << (2 * n - 16)) - 1);
+      const float* p0 = r0 + 2 * ox;
+      const float* p1 = r1 + 2 * ox;
+      const __m512 a0 = _mm512_maskz_loadu_ps(klo, p0), a1 = _mm512_maskz_loadu_ps(khi, p0 + 16);
+      const __m512 b0 = _mm512_maskz_loadu_ps(klo, p1), b1 = _mm512_maskz_loadu_ps(khi, p1 + 16);
+      const __m512 a = _mm512_permutex2var_ps(a0, even, a1), b = _mm512_permutex2var_ps(a0, odd, a1);
+      const __m512 c = _mm512_permutex2var_ps(b0, even, b1), d = _mm512_permutex2var_ps(b0, odd, b1);
+      const __mmask16 right0 = _mm512_cmp_ps_mask(b, a, _CMP_GT_OQ), right1 = _mm512_cmp_ps_mask(d, c, _CMP_GT_OQ);
+      const __m512 m0 = _mm512_mask_blend_ps(right0, a, b), m1 = _mm512_mask_blend_ps(right1, c, d);
+      const __mmask16 down = _mm512_cmp_ps_mask(m1, m0, _CMP_GT_OQ);
+      const __m512i base = _mm512_add_epi32(_mm512_set1_epi32(static_cast<int32_t>(2 * oy * W + 2 * ox)), lane2);
+      const __m512i i0 = _mm512_mask_add_epi32(base, right0, base, one);
+      const __m512i base1 = _mm512_add_epi32(base, _mm512_set1_epi32(static_cast<int32_t>(W)));
+      const __m512i i1 = _mm512_mask_add_epi32(base1, right1, base1, one);
+      _mm512_mask_storeu_ps(y + oy * OW + ox, km, _mm512_mask_blend_ps(down, m0, m1));
+      _mm512_mask_storeu_epi32(arg + oy * OW + ox, km, _mm512_mask_blend_epi32(down, i0, i1));
+    }
+  }
+}
+#endif
+
 }  // namespace
 
 // Forward keeps, for every output, the index (within its plane) of the input that won; the
@@ -47,12 +91,19 @@ Var max_pool2d(const Var& x, int64_t kernel, int64_t stride, int64_t pad) {
   float* yv = out.data();
   int32_t* av = arg->data();
   const bool fast = g.k == 2 && g.s == 2 && g.p == 0;
+  [[maybe_unused]] const bool avx512 = backend::conv_avx512();
   backend::parallel_for(g.planes, g.planes * (HW + 2 * OP), [&](int64_t pl0, int64_t pl1) {
   for (int64_t pl = pl0; pl < pl1; ++pl) {
     const float* xp = xv + pl * HW;
     float* yp = yv + pl * OP;
     int32_t* ap = av + pl * OP;
     if (fast) {  // 2×2 windows, stride 2: the common case, branch-free (selects, not jumps)
+#ifdef __AVX512F__
+      if (avx512) {
+        max_pool_2x2_avx512(xp, g.W, g.OH, g.OW, yp, ap);
+        continue;
+      }
+#endif
       for (int64_t oy = 0; oy < g.OH; ++oy) {
         const float* r0 = xp + 2 * oy * g.W;
         const float* r1 = r0 + g.W;
