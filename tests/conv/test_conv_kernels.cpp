@@ -87,16 +87,29 @@ TEST(ConvDirectKernels, BlockRemainders) {
   check_direct({3, 32, 14, 14}, {32, 32, 3, 3}, ops::conv_params(1, 1), false, Want::All, 160);
 }
 
+TEST(ConvDirectKernels, SmallMapsWalkTheWidePlane) {
+  // 7×7 with 3×3 taps: 4 chunks of the 63-float run instead of 7 rows (forward, dx and dW);
+  // 20 channels: blocks of 16 + 4, chunk pairs + one.
+  check_direct({3, 16, 7, 7}, {20, 16, 3, 3}, ops::conv_params(1, 1), false, Want::All, 300);
+  check_direct({2, 3, 8, 8}, {9, 3, 3, 3}, ops::conv_params(1, 1), true, Want::All, 310);    // 5 chunks
+  check_direct({2, 4, 6, 6}, {6, 4, 5, 5}, ops::conv_params(1, 2), false, Want::All, 320);   // 5×5 taps
+  check_direct({2, 2, 4, 5}, {3, 2, 2, 3}, {1, 1, 1, 0, 1, 1, 1}, true, Want::All, 330);     // 5 × 3 out
+  check_direct({4, 64, 7, 7}, {64, 64, 3, 3}, ops::conv_params(1, 1), false, Want::All, 340);  // the residual net's (dW: GEMM)
+  check_direct({4, 32, 7, 7}, {32, 32, 3, 3}, ops::conv_params(1, 1), true, Want::All, 350);   // dW direct, wide
+}
+
 TEST(ConvDirectKernels, OneGradientAtATime) {
   check_direct({3, 3, 8, 11}, {4, 3, 3, 3}, ops::conv_params(1, 1), true, Want::InputOnly, 170);
   check_direct({3, 3, 8, 11}, {4, 3, 3, 3}, ops::conv_params(1, 1), false, Want::WeightsOnly, 180);
 }
 
-TEST(ConvDirectKernels, HugeLayersFallBackToTheGemm) {
-  // 180·180·9 weights × 16 lanes of partial sums would pass the 16 MB the direct weight
+TEST(ConvDirectKernels, LargeLayersFallBackToTheGemm) {
+  // 180·180·9 weights × 16 lanes of partial sums would pass the 1 MB the direct weight
   // gradient may take: that layer's dW goes through im2col + GEMM instead.
   // Each output sums 1,620 products in float (LeNet's 150): rounding grows with the length.
   check_direct({1, 180, 3, 8}, {180, 180, 3, 3}, ops::conv_params(1, 1), false, Want::All, 190, 5e-5);
+  // Just past the limit (16,605 weights), with the fused ReLU and 3 samples.
+  check_direct({3, 45, 5, 8}, {41, 45, 3, 3}, ops::conv_params(1, 1), true, Want::All, 195);
 }
 
 TEST(ConvDirectKernels, SwitchOffIsHonoured) {

@@ -11,11 +11,17 @@
 //   db (O)        += Σ_p dy
 // A 1×1 convolution with stride 1 and no padding needs no im2col: x[n] already is cols.
 //
-// Path 2, direct (stride 1, dilation 1, one group, rows of >= 8 outputs): vector kernels on a
-// zero-padded copy of each sample (see direct_block); dx is the same kernel applied to the
-// padded dy with flipped, transposed weights; dW stays a GEMM on im2col columns.
+// Path 2, direct (stride 1, dilation 1, one group; rows of >= 8 outputs, or small maps that
+// the wide walk covers, see use_wide): vector kernels on a zero-padded copy of each sample
+// (see direct_block, wide_block); dx is the same kernel applied to the padded dy with
+// flipped, transposed weights; dW is its own kernel (dw_direct: no im2col, no GEMM) unless
+// the layer has more than 16,384 weights, when it is a GEMM on im2col columns.
 //
-// conv2d_relu fuses max(y, 0) into the store; its backward masks dy by y > 0 per sample.
+// conv2d_relu fuses max(y, 0) into the store; its backward masks dy by y > 0 per sample, in
+// the same pass that lays dy out for the two gradient kernels.
+//
+// ISA: the vector code is GCC vector extensions (whatever the build targets); the few AVX-512
+// intrinsics (masked row ends) sit beside a portable loop, chosen by backend::conv_avx512().
 //
 // Threads: samples are split across the backend's threads (backend::run_threads) when the
 // work is worth it (backend::parallel_worth), each thread running its GEMMs serially (the
@@ -164,7 +170,7 @@ void col2im_add(const float* dcols, const Geo& g, float* dx) {
 // Per-thread scratch that lives as long as the thread (the backend keeps its pool), so the
 // im2col buffers are allocated once, not per call.
 float* scratch(int slot, int64_t n) {
-  thread_local std::vector<float> buf[6];
+  thread_local std::vector<float> buf[8];
   auto& b = buf[slot];
   if (static_cast<int64_t>(b.size()) < n) b.resize(static_cast<size_t>(n));
   return b.data();
@@ -195,16 +201,32 @@ inline v16 load16_reg(const float* p) {
   return v;
 }
 
-bool direct_ok(const Geo& g) {
-  return g.G == 1 && g.sh == 1 && g.sw == 1 && g.dh == 1 && g.dw == 1 && g.OW >= 8 && g.ph < g.KH && g.pw < g.KW;
-}
+
 
 // One zero-padded image stack: C planes of (Hp, Wp), plus slack. Rows [lo, hi) of each plane
 // hold data; the others are all padding, and the kernels skip the taps that would read them.
 struct Plane {
   int64_t C, Hp, Wp, lo, hi;
-  int64_t size() const { return C * Hp * Wp + 2 * L; }
+  int64_t size() const { return C * Hp * Wp + 2 * L + Wp; }  // slack: see wide_units
 };
+
+// The two ways the direct kernels walk an output plane (OH, OW) read from padded rows of Wp:
+//   rows: each output row in chunks of L lanes (ceil(OW/L) per row; padding rows skipped);
+//   wide: the plane as one run of OH·Wp outputs, q = oy·Wp + ox, in ceil(OH·Wp/L) chunks, so
+//         that tap (ky, kx) is the one offset ky·Wp + kx for every lane; lanes with ox >= OW
+//         compute values nobody stores. For small maps this wastes far fewer lanes: 7×7 with
+//         3×3 taps needs 4 chunks instead of 7 (49 of 64 lanes used instead of 49 of 112).
+// Wide is taken where it needs at most 4/5 of the chunks (it loses the padding-row skip and
+// adds a copy of each output row).
+bool use_wide(int64_t OH, int64_t OW, int64_t Wp) {
+  const int64_t rows = OH * ((OW + L - 1) / L), wide = (OH * Wp + L - 1) / L;
+  return wide * 5 < rows * 4;
+}
+
+bool direct_ok(const Geo& g) {
+  return g.G == 1 && g.sh == 1 && g.sw == 1 && g.dh == 1 && g.dw == 1 && g.ph < g.KH && g.pw < g.KW &&
+         (g.OW >= 8 || use_wide(g.OH, g.OW, g.W + 2 * g.pw));
+}
 
 // Rows of n floats copied with vector moves: memcpy's call costs more than the copy for
 // LeNet's rows of 10-28 floats. With AVX-512 the tail is one masked move; otherwise a scalar
@@ -304,6 +326,68 @@ void direct_block(const float* xp, const Plane& pl, int64_t KH, int64_t KW, cons
       direct_rows<OB, 1>(xp, pl, KH, KW, wt, ldw, bias, ob, nout, OH, OW, oy, ch, add, relu, y);
 }
 
+// dst[i] += src[i] for n floats.
+inline void add_row(float* dst, const float* src, int64_t n) {
+  int64_t i = 0;
+  for (; i + L <= n; i += L) store16(dst + i, load16(dst + i) + load16(src + i));
+  for (; i < n; ++i) {
+    dst[i] += src[i];
+    asm("");
+  }
+}
+
+// The wide walk (see use_wide): chunks i .. i+R−1 of the run of OH·Wp outputs, channels
+// [ob, ob + OB), into tmp (OB, ldt). The last chunk's loads reach L − 1 + (KH−1)·Wp + KW − 1
+// floats past the chunk's start: at most 2L + KW floats past the planes (Plane's slack).
+template <int OB, int R>
+inline void wide_units(const float* xp, const Plane& pl, int64_t KH, int64_t KW, const float* wt, int64_t ldw,
+                       const float* bias, int64_t ob, int64_t nout, int64_t i, bool relu, float* tmp, int64_t ldt) {
+  v16 acc[R][OB];
+  for (int j = 0; j < OB; ++j) {
+    const float b0 = (bias && j < nout) ? bias[ob + j] : 0.f;
+    for (int r = 0; r < R; ++r) acc[r][j] = (v16){} + b0;
+  }
+  for (int64_t c = 0; c < pl.C; ++c) {
+    for (int64_t ky = 0; ky < KH; ++ky) {
+      const float* row = xp + (c * pl.Hp + ky) * pl.Wp + i * L;
+      const float* wk = wt + (c * KH + ky) * KW * ldw + ob;
+      for (int64_t kx = 0; kx < KW; ++kx) {
+        v16 v[R];
+        for (int r = 0; r < R; ++r) v[r] = load16(row + r * L + kx);
+        const float* ww = wk + kx * ldw;
+        for (int j = 0; j < OB; ++j) {
+          const float wj = ww[j];
+          for (int r = 0; r < R; ++r) acc[r][j] += v[r] * wj;
+        }
+      }
+    }
+  }
+  for (int r = 0; r < R; ++r) {
+    if (relu)
+      for (int j = 0; j < OB; ++j) acc[r][j] = acc[r][j] > 0.f ? acc[r][j] : 0.f;
+    for (int64_t j = 0; j < nout; ++j) store16(tmp + j * ldt + (i + r) * L, acc[r][j]);
+  }
+}
+
+template <int OB>
+void wide_block(const float* xp, const Plane& pl, int64_t KH, int64_t KW, const float* wt, int64_t ldw,
+                const float* bias, int64_t ob, int64_t O, int64_t OH, int64_t OW, bool add, bool relu, float* y) {
+  const int64_t nq = (OH * pl.Wp + L - 1) / L, ldt = nq * L;
+  const int64_t nout = std::min<int64_t>(OB, O - ob);
+  float* tmp = scratch(6, OB * ldt);
+  constexpr int R = OB <= 8 ? 2 : 1;
+  int64_t i = 0;
+  for (; i + R <= nq; i += R) wide_units<OB, R>(xp, pl, KH, KW, wt, ldw, bias, ob, nout, i, relu, tmp, ldt);
+  for (; i < nq; ++i) wide_units<OB, 1>(xp, pl, KH, KW, wt, ldw, bias, ob, nout, i, relu, tmp, ldt);
+  for (int64_t j = 0; j < nout; ++j)
+    for (int64_t oy = 0; oy < OH; ++oy) {
+      float* dst = y + ((ob + j) * OH + oy) * OW;
+      const float* src = tmp + j * ldt + oy * pl.Wp;
+      if (add) add_row(dst, src, OW);
+      else copy_row(dst, src, OW);
+    }
+}
+
 // The block sizes instantiated: 16, and every remainder below it (no lanes wasted on
 // padding channels: LeNet has 6 and 16 channels).
 template <int... B>
@@ -311,6 +395,7 @@ struct BlockTable {
   using Fn = void (*)(const float*, const Plane&, int64_t, int64_t, const float*, int64_t, const float*, int64_t,
                       int64_t, int64_t, int64_t, bool, bool, float*);
   static constexpr Fn fns[] = {direct_block<B>...};
+  static constexpr Fn wide[] = {wide_block<B>...};
 };
 using Blocks = BlockTable<1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16>;
 
@@ -318,9 +403,10 @@ using Blocks = BlockTable<1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16>
 // wt is (K, ldw) with ldw >= O. `add`: y += result; `relu`: y = max(result, 0) (not with add).
 void direct_conv(const float* xp, const Plane& pl, int64_t KH, int64_t KW, const float* wt, int64_t ldw,
                  const float* bias, int64_t O, int64_t OH, int64_t OW, bool add, bool relu, float* y) {
+  const bool wide = use_wide(OH, OW, pl.Wp);
   for (int64_t ob = 0; ob < O; ob += 16) {
     const int64_t nb = std::min<int64_t>(16, O - ob);
-    Blocks::fns[nb - 1](xp, pl, KH, KW, wt, ldw, bias, ob, O, OH, OW, add, relu, y);
+    (wide ? Blocks::wide : Blocks::fns)[nb - 1](xp, pl, KH, KW, wt, ldw, bias, ob, O, OH, OW, add, relu, y);
   }
 }
 
@@ -352,9 +438,23 @@ void im2col_padded(const float* xp, const Plane& pl, const Geo& g, float* cols) 
 // partial sums per weight (O, C, KH, KW, L), and reduced to floats once per batch slice
 // (dw_reduce), so no horizontal sum runs per sample.
 struct DyRows {
-  int64_t O, OH, OW, nch, ld;  // ld = nch·L floats per padded row
-  int64_t size() const { return O * OH * ld; }
+  int64_t O, OH, OW;
+  bool wide;   // the wide walk (use_wide): one run of nch chunks per channel, row oy at oy·row
+  int64_t nch;  // chunks per row (rows) or per channel (wide)
+  int64_t row, chan;  // floats between rows (nch·L, or the input's Wp) and between channels
+  int64_t size() const { return O * chan; }
 };
+DyRows dy_rows(int64_t O, int64_t OH, int64_t OW, int64_t Wp) {
+  DyRows d{O, OH, OW, use_wide(OH, OW, Wp), 0, 0, 0};
+  if (d.wide) {
+    d.nch = (OH * Wp + L - 1) / L;
+    d.row = Wp, d.chan = d.nch * L;
+  } else {
+    d.nch = (OW + L - 1) / L;
+    d.row = d.nch * L, d.chan = OH * d.row;
+  }
+  return d;
+}
 
 // dst[i] = y[i] > 0 ? src[i] : 0 for n floats: ReLU's backward, fused into a row copy.
 inline void copy_row_relu(float* dst, const float* src, const float* y, int64_t n) {
@@ -383,10 +483,13 @@ inline void copy_row_relu(float* dst, const float* src, const float* y, int64_t 
 // y is given (the fused ReLU); the rest of each row must be zero already (zero the buffer
 // once: every sample leaves those lanes alone).
 void copy_rows(const float* dy, const float* y, const DyRows& d, float* dyp) {
-  for (int64_t r = 0; r < d.O * d.OH; ++r) {
-    if (y) copy_row_relu(dyp + r * d.ld, dy + r * d.OW, y + r * d.OW, d.OW);
-    else copy_row(dyp + r * d.ld, dy + r * d.OW, d.OW);
-  }
+  for (int64_t o = 0; o < d.O; ++o)
+    for (int64_t oy = 0; oy < d.OH; ++oy) {
+      const int64_t r = o * d.OH + oy;
+      float* dst = dyp + o * d.chan + oy * d.row;
+      if (y) copy_row_relu(dst, dy + r * d.OW, y + r * d.OW, d.OW);
+      else copy_row(dst, dy + r * d.OW, d.OW);
+    }
 }
 
 template <int OB, int TB>
@@ -395,17 +498,19 @@ void dw_block(const float* const* xps, const float* const* dyps, int ns, const P
   v16 a[OB][TB];
   for (int j = 0; j < OB; ++j)
     for (int t = 0; t < TB; ++t) a[j][t] = (v16){};
-  // Rows oy whose input row oy + ky holds data: the padding rows would add zeros.
-  const int64_t oy0 = std::max<int64_t>(0, pl.lo - ky), oy1 = std::min(d.OH, pl.hi - ky);
+  // Rows: the rows oy whose input row oy + ky holds data (padding rows would add zeros).
+  // Wide: one run of nch chunks (oy = 0).
+  const int64_t oy0 = d.wide ? 0 : std::max<int64_t>(0, pl.lo - ky);
+  const int64_t oy1 = d.wide ? 1 : std::min(d.OH, pl.hi - ky);
   for (int s = 0; s < ns; ++s) {
     const float* xc = xps[s] + (c * pl.Hp + ky) * pl.Wp + kx0;
-    const float* dyo = dyps[s] + ob * d.OH * d.ld;
+    const float* dyo = dyps[s] + ob * d.chan;
     for (int64_t oy = oy0; oy < oy1; ++oy) {
       for (int64_t ch = 0; ch < d.nch; ++ch) {
         const float* xr = xc + oy * pl.Wp + ch * L;
-        const float* dr = dyo + oy * d.ld + ch * L;
+        const float* dr = dyo + oy * d.row + ch * L;
         v16 g[OB];
-        for (int j = 0; j < OB; ++j) g[j] = load16_reg(dr + j * d.OH * d.ld);
+        for (int j = 0; j < OB; ++j) g[j] = load16_reg(dr + j * d.chan);
         for (int t = 0; t < TB; ++t) {
           const v16 v = load16_reg(xr + t);
           for (int j = 0; j < OB; ++j) a[j][t] += g[j] * v;
@@ -433,11 +538,13 @@ constexpr std::array<std::array<DwFn, 5>, 8> dw_fns = {dw_row<1, 1, 2, 3, 4, 5>(
                                                        dw_row<7, 1, 2, 3, 4, 5>(), dw_row<8, 1, 2, 3, 4, 5>()};
 
 // acc (O, C, KH, KW, L) += the weight gradient of ns samples (padded inputs xps, padded rows dyps).
+// Channel block of dw_direct: as many as keep OB·TB accumulators within 24 registers.
+int64_t dw_block_channels(int64_t KW) { return std::min<int64_t>(8, 24 / std::min<int64_t>(KW, 5)); }
+
 void dw_direct(const float* const* xps, const float* const* dyps, int ns, const Plane& pl, const DyRows& d,
                int64_t KH, int64_t KW, float* acc) {
   const int64_t TB = std::min<int64_t>(KW, 5);
-  // Channel block: as many as keep OB·TB accumulators within 24 registers.
-  const int64_t OBmax = std::min<int64_t>(8, 24 / TB);
+  const int64_t OBmax = dw_block_channels(KW);
   for (int64_t ob = 0; ob < d.O; ob += OBmax) {
     const int64_t nout = std::min(OBmax, d.O - ob);
     for (int64_t c = 0; c < pl.C; ++c)
@@ -580,12 +687,14 @@ Var conv_impl(const Var& x, const Var& w, const Var& b, const Conv2dParams& p, b
                 wf[((o * g.KH + ky) * g.KW + kx) * ldf + c] =
                     wv[((o * g.C + c) * g.KH + (g.KH - 1 - ky)) * g.KW + (g.KW - 1 - kx)];
       }
-      // dW: the direct kernel (dw_direct) over groups of kGroup samples, unless its vector
-      // accumulators (L floats per weight) would pass 16 MB; then im2col + GEMM per sample.
+      // dW: the direct kernel (dw_direct) over groups of up to kGroup samples, unless its vector
+      // accumulators (L floats per weight) would pass 1 MB, about the L2 cache of a core: they
+      // are read and written once per group, and from memory that costs more than the GEMM
+      // (64 → 64 channels, 3×3: 36,864 weights, dW 30 % slower than im2col + GEMM per sample).
       // Unless that fallback runs, each sample's output gradient is read once: masked by the
       // fused ReLU into padded rows (DyRows), from which the dx planes and db are taken.
-      const DyRows dr{g.O, g.OH, g.OW, (g.OW + L - 1) / L, (g.OW + L - 1) / L * L};
-      const bool dw_vec = wsize * L <= (int64_t{1} << 22);
+      const DyRows dr = dy_rows(g.O, g.OH, g.OW, pl.Wp);
+      const bool dw_vec = wsize * L <= (int64_t{1} << 18);
       const bool via_rows = dw_vec || !want_w;
       constexpr int kGroup = 4;
       for_batch(g.N, nt, [&](int64_t n0, int64_t n1, int t) {
@@ -627,7 +736,7 @@ Var conv_impl(const Var& x, const Var& w, const Var& b, const Conv2dParams& p, b
             if (ds) {
               for (int64_t o = 0; o < g.O; ++o)
                 for (int64_t oy = 0; oy < g.OH; ++oy)
-                  copy_row(dyp + (o * pd.Hp + oy + oy0) * pd.Wp + ox0, ds + (o * g.OH + oy) * dr.ld, g.OW);
+                  copy_row(dyp + (o * pd.Hp + oy + oy0) * pd.Wp + ox0, ds + o * dr.chan + oy * dr.row, g.OW);
             } else {
               copy_planes(dyn, g.O, g.OH, g.OW, oy0, ox0, pd, dyp);
             }
@@ -637,10 +746,10 @@ Var conv_impl(const Var& x, const Var& w, const Var& b, const Conv2dParams& p, b
           if (want_b) {
             if (ds) {  // the rows' zero tails add nothing
               for (int64_t o = 0; o < g.O; ++o) {
-                const float* r = ds + o * g.OH * dr.ld;
+                const float* r = ds + o * dr.chan;
                 float sum = 0.f;
 #pragma omp simd reduction(+ : sum)
-                for (int64_t q = 0; q < g.OH * dr.ld; ++q) sum += r[q];
+                for (int64_t q = 0; q < dr.chan; ++q) sum += r[q];
                 dbt[o] += sum;
               }
             } else {
