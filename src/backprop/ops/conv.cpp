@@ -267,7 +267,9 @@ void zero_planes(const Plane& pl, float* xp, int64_t count = 1) {
 // wt is the weight repacked as (C·KH·KW, ldw): one row of output-channel weights per tap.
 // R output rows (oy .. oy+R−1, chunk ch) at once: each tap's weights are broadcast once for R
 // vectors, and R·OB independent accumulators hide the FMA latency when OB is small (LeNet's
-// 6 channels: 6 chains of a 4-cycle FMA ran at 1.5 FMAs a cycle; 12 keep both units busy).
+// 6 channels: 6 chains of a 4-cycle FMA ran at 1.5 FMAs a cycle). Blocks of up to 8 channels
+// × 3 rows: per tap 3 loads and 8 broadcasts feed 24 FMAs (16 channels × 1 row needed 17
+// loads for 16 FMAs, bound by the two load ports rather than the two FMA units).
 // The R rows read the union of their valid tap rows; the padding rows they share are zeros.
 template <int OB, int R>
 inline void direct_rows(const float* xp, const Plane& pl, int64_t KH, int64_t KW, const float* wt, int64_t ldw,
@@ -316,11 +318,16 @@ void direct_block(const float* xp, const Plane& pl, int64_t KH, int64_t KW, cons
                   const float* bias, int64_t ob, int64_t O, int64_t OH, int64_t OW, bool add, bool relu, float* y) {
   const int64_t nch = (OW + L - 1) / L;
   const int64_t nout = std::min<int64_t>(OB, O - ob);
-  constexpr int R = OB <= 8 ? 2 : 1;
+  constexpr int R = OB <= 8 ? 3 : 1;
   int64_t oy = 0;
   for (; oy + R <= OH; oy += R)
     for (int64_t ch = 0; ch < nch; ++ch)
       direct_rows<OB, R>(xp, pl, KH, KW, wt, ldw, bias, ob, nout, OH, OW, oy, ch, add, relu, y);
+  if constexpr (R > 2) {
+    for (; oy + 2 <= OH; oy += 2)
+      for (int64_t ch = 0; ch < nch; ++ch)
+        direct_rows<OB, 2>(xp, pl, KH, KW, wt, ldw, bias, ob, nout, OH, OW, oy, ch, add, relu, y);
+  }
   for (; oy < OH; ++oy)
     for (int64_t ch = 0; ch < nch; ++ch)
       direct_rows<OB, 1>(xp, pl, KH, KW, wt, ldw, bias, ob, nout, OH, OW, oy, ch, add, relu, y);
@@ -375,9 +382,12 @@ void wide_block(const float* xp, const Plane& pl, int64_t KH, int64_t KW, const 
   const int64_t nq = (OH * pl.Wp + L - 1) / L, ldt = nq * L;
   const int64_t nout = std::min<int64_t>(OB, O - ob);
   float* tmp = scratch(6, OB * ldt);
-  constexpr int R = OB <= 8 ? 2 : 1;
+  constexpr int R = OB <= 8 ? 3 : 1;
   int64_t i = 0;
   for (; i + R <= nq; i += R) wide_units<OB, R>(xp, pl, KH, KW, wt, ldw, bias, ob, nout, i, relu, tmp, ldt);
+  if constexpr (R > 2) {
+    for (; i + 2 <= nq; i += 2) wide_units<OB, 2>(xp, pl, KH, KW, wt, ldw, bias, ob, nout, i, relu, tmp, ldt);
+  }
   for (; i < nq; ++i) wide_units<OB, 1>(xp, pl, KH, KW, wt, ldw, bias, ob, nout, i, relu, tmp, ldt);
   for (int64_t j = 0; j < nout; ++j)
     for (int64_t oy = 0; oy < OH; ++oy) {
@@ -388,8 +398,8 @@ void wide_block(const float* xp, const Plane& pl, int64_t KH, int64_t KW, const 
     }
 }
 
-// The block sizes instantiated: 16, and every remainder below it (no lanes wasted on
-// padding channels: LeNet has 6 and 16 channels).
+// The block sizes instantiated: 8, and every remainder below it (no lanes wasted on padding
+// channels: LeNet has 6 and 16 channels).
 template <int... B>
 struct BlockTable {
   using Fn = void (*)(const float*, const Plane&, int64_t, int64_t, const float*, int64_t, const float*, int64_t,
@@ -397,15 +407,15 @@ struct BlockTable {
   static constexpr Fn fns[] = {direct_block<B>...};
   static constexpr Fn wide[] = {wide_block<B>...};
 };
-using Blocks = BlockTable<1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16>;
+using Blocks = BlockTable<1, 2, 3, 4, 5, 6, 7, 8>;
 
-// All O output channels of one sample: blocks of 16, then one block of the remainder.
+// All O output channels of one sample: blocks of 8, then one block of the remainder.
 // wt is (K, ldw) with ldw >= O. `add`: y += result; `relu`: y = max(result, 0) (not with add).
 void direct_conv(const float* xp, const Plane& pl, int64_t KH, int64_t KW, const float* wt, int64_t ldw,
                  const float* bias, int64_t O, int64_t OH, int64_t OW, bool add, bool relu, float* y) {
   const bool wide = use_wide(OH, OW, pl.Wp);
-  for (int64_t ob = 0; ob < O; ob += 16) {
-    const int64_t nb = std::min<int64_t>(16, O - ob);
+  for (int64_t ob = 0; ob < O; ob += 8) {
+    const int64_t nb = std::min<int64_t>(8, O - ob);
     (wide ? Blocks::wide : Blocks::fns)[nb - 1](xp, pl, KH, KW, wt, ldw, bias, ob, O, OH, OW, add, relu, y);
   }
 }
