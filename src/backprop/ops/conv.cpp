@@ -454,8 +454,11 @@ struct DyRows {
   int64_t row, chan;  // floats between rows (nch·L, or the input's Wp) and between channels
   int64_t size() const { return O * chan; }
 };
+// The weight gradient walks wide whenever that needs fewer chunks: unlike the forward it has
+// no output rows to copy out afterwards (LeNet's second layer: 9 chunks instead of 10).
 DyRows dy_rows(int64_t O, int64_t OH, int64_t OW, int64_t Wp) {
-  DyRows d{O, OH, OW, use_wide(OH, OW, Wp), 0, 0, 0};
+  const bool wide = (OH * Wp + L - 1) / L < OH * ((OW + L - 1) / L);
+  DyRows d{O, OH, OW, wide, 0, 0, 0};
   if (d.wide) {
     d.nch = (OH * Wp + L - 1) / L;
     d.row = Wp, d.chan = d.nch * L;
