@@ -1,0 +1,67 @@
+// Which convolution ops::conv2d runs (dnnl_conv.hpp): the engine switch and the measured rule,
+// compiled always; without oneDNN (BACKPROP_WITH_DNNL unset) also the answers that say it is
+// absent, in place of dnnl_conv.cpp.
+#include <atomic>
+#include <cstdlib>
+#include <cstring>
+#include <stdexcept>
+
+#include "backprop/backend/dnnl_conv.hpp"
+
+namespace bp::backend {
+
+namespace {
+// BACKPROP_CONV_ENGINE=ours|dnnl|auto sets the start-up engine (to compare whole trainings,
+// e.g. bench_lenet, without a rebuild); anything else, or unset, is auto.
+ConvEngine from_env() {
+  const char* v = std::getenv("BACKPROP_CONV_ENGINE");
+  if (v && std::strcmp(v, "ours") == 0) return ConvEngine::Ours;
+  if (v && std::strcmp(v, "dnnl") == 0) return ConvEngine::Dnnl;
+  return ConvEngine::Auto;
+}
+std::atomic<ConvEngine> g_engine{from_env()};
+}  // namespace
+
+void set_conv_engine(ConvEngine e) { g_engine.store(e, std::memory_order_relaxed); }
+ConvEngine conv_engine() { return g_engine.load(std::memory_order_relaxed); }
+
+// Measured per layer, batch 128, by bench/bench_conv.cpp against ops/conv.cpp as of 2026-12-01
+// (docs/performance.md, "oneDNN against our kernels"): oneDNN's kernels block input channels
+// in vectors of 16 and won 1.2-2.5x (CPU time) on every 3×3 layer with 32 or 64 input
+// channels, all three passes; with 1 input channel (LeNet's conv1, the residual net's stem) or
+// 6 (LeNet's conv2) its backward kernels lost to our direct ones, but its forward still won
+// on 6 channels (1.7x); on the 1×1 projection (a plain GEMM for us, no im2col) it lost or tied.
+// At batch 1 oneDNN's fixed cost per call (reorders, memory objects: 3-8 µs) lost LeNet's
+// conv2 forward (0.24 M multiply-adds) and still won the 3×3 32-channel layer (1.8 M): below
+// 2^20 multiply-adds ours runs. Only shapes like those measured: one group, no dilation, a
+// spatial kernel.
+bool dnnl_conv_wins(const ConvDesc& d, ConvPass pass) {
+  if (d.G != 1 || d.dh != 1 || d.dw != 1 || d.KH * d.KW == 1) return false;
+  if (d.N * d.O * d.OH * d.OW * d.C * d.KH * d.KW < (int64_t{1} << 20)) return false;
+  return pass == ConvPass::Forward ? d.C >= 4 : d.C >= 16;
+}
+
+bool use_dnnl_conv(const ConvDesc& d, ConvPass pass) {
+  if (!dnnl_available()) return false;
+  switch (conv_engine()) {
+    case ConvEngine::Ours: return false;
+    case ConvEngine::Dnnl: return true;
+    case ConvEngine::Auto: break;
+  }
+  return dnnl_conv_wins(d, pass);
+}
+
+#ifndef BACKPROP_WITH_DNNL
+bool dnnl_available() { return false; }
+std::string dnnl_info() { return "oneDNN: not compiled in"; }
+void set_dnnl_openmp_threads(bool) {}
+void dnnl_conv_forward(const ConvDesc&, const float*, const float*, const float*, bool, float*) {
+  throw std::logic_error("dnnl_conv_forward: oneDNN is not compiled in (BACKPROP_WITH_DNNL)");
+}
+void dnnl_conv_backward(const ConvDesc&, const float*, const float*, const float*, const float*, float*, float*,
+                        float*) {
+  throw std::logic_error("dnnl_conv_backward: oneDNN is not compiled in (BACKPROP_WITH_DNNL)");
+}
+#endif
+
+}  // namespace bp::backend
