@@ -206,6 +206,32 @@ TEST_F(ConvDnnl, RepeatableAndTheThreadCountChangesOnlyRounding) {
   expect_close(two.db, one.db, 1e-5, "db, 2 threads against 1");
 }
 
+// The rule (backend/conv_engine.cpp, from bench_conv's measurements): oneDNN for the residual
+// net's 3×3 layers of 32 and 64 channels, ours for LeNet's layers, the stem, the 1×1 projection
+// and anything smaller than 2^20 multiply-adds.
+TEST(ConvEngineRule, OneDnnlWhereItWasMeasuredFaster) {
+  using backend::ConvDesc;
+  using backend::ConvPass;
+  const ConvDesc b1{128, 32, 14, 14, 32, 3, 3, 14, 14, 1, 1, 1, 1, 1, 1, 1};
+  const ConvDesc b2a{128, 32, 14, 14, 64, 3, 3, 7, 7, 1, 2, 2, 1, 1, 1, 1};
+  const ConvDesc conv1{128, 1, 28, 28, 6, 5, 5, 28, 28, 1, 1, 1, 2, 2, 1, 1};
+  const ConvDesc conv2{128, 6, 14, 14, 16, 5, 5, 10, 10, 1, 1, 1, 0, 0, 1, 1};
+  const ConvDesc stem{128, 1, 28, 28, 32, 3, 3, 28, 28, 1, 1, 1, 1, 1, 1, 1};
+  const ConvDesc proj{128, 32, 14, 14, 64, 1, 1, 7, 7, 1, 2, 2, 0, 0, 1, 1};
+  ConvDesc small = b1;
+  small.N = 1;
+  ConvDesc grouped = b1;
+  grouped.G = 2;
+  for (ConvPass pass : {ConvPass::Forward, ConvPass::Backward}) {
+    EXPECT_TRUE(backend::dnnl_conv_wins(b1, pass));
+    EXPECT_TRUE(backend::dnnl_conv_wins(b2a, pass));
+    for (const ConvDesc& d : {conv1, conv2, stem, proj, grouped}) EXPECT_FALSE(backend::dnnl_conv_wins(d, pass));
+  }
+  EXPECT_TRUE(backend::dnnl_conv_wins(small, ConvPass::Forward));  // 1.8 M multiply-adds
+  small.O = 8;                                                        // 0.45 M
+  EXPECT_FALSE(backend::dnnl_conv_wins(small, ConvPass::Forward));
+}
+
 TEST(ConvEngineRule, OursWhenOneDnnlIsAbsentOrRefused) {
   backend::ConvDesc d{128, 32, 14, 14, 32, 3, 3, 14, 14, 1, 1, 1, 1, 1, 1, 1};
   {

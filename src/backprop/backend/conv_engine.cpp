@@ -26,19 +26,20 @@ void set_conv_engine(ConvEngine e) { g_engine.store(e, std::memory_order_relaxed
 ConvEngine conv_engine() { return g_engine.load(std::memory_order_relaxed); }
 
 // Measured per layer, batch 128, by bench/bench_conv.cpp against ops/conv.cpp as of 2026-12-01
-// (docs/performance.md, "oneDNN against our kernels"): oneDNN's kernels block input channels
-// in vectors of 16 and won 1.2-2.5x (CPU time) on every 3×3 layer with 32 or 64 input
-// channels, all three passes; with 1 input channel (LeNet's conv1, the residual net's stem) or
-// 6 (LeNet's conv2) its backward kernels lost to our direct ones, but its forward still won
-// on 6 channels (1.7x); on the 1×1 projection (a plain GEMM for us, no im2col) it lost or tied.
-// At batch 1 oneDNN's fixed cost per call (reorders, memory objects: 3-8 µs) lost LeNet's
-// conv2 forward (0.24 M multiply-adds) and still won the 3×3 32-channel layer (1.8 M): below
-// 2^20 multiply-adds ours runs. Only shapes like those measured: one group, no dilation, a
-// spatial kernel.
-bool dnnl_conv_wins(const ConvDesc& d, ConvPass pass) {
+// (docs/performance.md, "oneDNN against our kernels", has the tables): oneDNN's kernels block
+// input channels in vectors of 16 and won every pass of every 3×3 layer with 32 or 64 input
+// channels (CPU time 1.2-2.4x; the residual net trains 1.4-1.5x faster). With 1 input channel
+// (LeNet's conv1, the residual net's stem) its kernels lost all passes (0.2-0.8x), and on the
+// 1×1 projection (a plain GEMM for us, no im2col) it lost or tied. LeNet's conv2 (6 input
+// channels) is left to ours although oneDNN's forward won 1.7x there: its backward lost (0.84x),
+// whole LeNet training showed no gain beyond the noise, and the forward alone added 4.3 MB
+// (15 %) to LeNet's peak memory (issue 14 asks to keep it). Below 2^20 multiply-adds (batch 1
+// of the smaller layers) oneDNN's fixed cost per call (3-8 µs: reorders, memory objects) loses.
+// Only shapes like those measured: one group, no dilation, a spatial kernel.
+bool dnnl_conv_wins(const ConvDesc& d, ConvPass) {
   if (d.G != 1 || d.dh != 1 || d.dw != 1 || d.KH * d.KW == 1) return false;
   if (d.N * d.O * d.OH * d.OW * d.C * d.KH * d.KW < (int64_t{1} << 20)) return false;
-  return pass == ConvPass::Forward ? d.C >= 4 : d.C >= 16;
+  return d.C >= 16;
 }
 
 bool use_dnnl_conv(const ConvDesc& d, ConvPass pass) {
