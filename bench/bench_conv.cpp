@@ -181,8 +181,8 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "bench_conv: rounds, iters, batch and threads must be positive\n");
     return 2;
   }
-  std::printf("# %s\n# %s%s\n", backend::machine_line().c_str(), backend::dnnl_info().c_str(),
-              team ? "; oneDNN on its own OpenMP team (--dnnl-openmp)" : "; oneDNN one thread per pool task");
+  std::printf("# %s\n# oneDNN %s\n", backend::machine_line().c_str(),
+              team ? "on its own OpenMP team (--dnnl-openmp)" : "one thread per pool task");
   if (!backend::dnnl_available()) {
     std::printf("oneDNN is not compiled in: nothing to compare\n");
     return 0;

@@ -42,6 +42,16 @@ bool dnnl_conv_wins(const ConvDesc& d, ConvPass) {
   return d.C >= 16;
 }
 
+std::string conv_engine_line() {
+  if (!dnnl_available()) return "convolutions ours (oneDNN not compiled in)";
+  switch (conv_engine()) {
+    case ConvEngine::Ours: return "convolutions ours (engine forced; " + dnnl_info() + " unused)";
+    case ConvEngine::Dnnl: return "convolutions " + dnnl_info() + " (engine forced)";
+    case ConvEngine::Auto: break;
+  }
+  return "convolutions ours + " + dnnl_info() + " where measured faster";
+}
+
 bool use_dnnl_conv(const ConvDesc& d, ConvPass pass) {
   if (!dnnl_available()) return false;
   switch (conv_engine()) {

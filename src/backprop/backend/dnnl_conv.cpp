@@ -7,7 +7,9 @@
 // skipped). Gradients are added to the caller's buffers by reorders with a sum post-op.
 //
 // Cache: primitives (and their reorders) are built once per (shape, batch slice, pass, ReLU,
-// bias, OpenMP thread count) and kept for the process: building one costs 50-500 µs.
+// bias, OpenMP thread count) and kept (up to 256 of them): building one costs 50-500 µs.
+// Scratch: each thread keeps its largest reordered tensors and scratchpad, as ops/conv.cpp keeps
+// its im2col buffers.
 //
 // Threads (dnnl_conv.hpp says why): each task of the backend's pool runs oneDNN with one OpenMP
 // thread on its slice of the batch, with its own stream and scratch buffers. The OpenMP thread
@@ -208,16 +210,20 @@ void build_backward_weights(Entry& e) {
 
 enum Pass { kForward, kBackwardData, kBackwardWeights };
 
-// The cache: one Entry per key, built under the lock on first use, never removed.
-Entry& entry(const ConvDesc& d, Pass pass, bool relu, bool bias, int omp_threads) {
+// The cache: one Entry per key, built under the lock on first use. A program that sees many
+// batch sizes (each a key) would grow it without end: past kMaxEntries it is emptied, and a
+// caller still running an entry keeps it alive through its shared_ptr.
+constexpr size_t kMaxEntries = 256;
+std::shared_ptr<Entry> entry(const ConvDesc& d, Pass pass, bool relu, bool bias, int omp_threads) {
   static std::mutex m;
-  static std::map<std::vector<int64_t>, std::unique_ptr<Entry>> cache;
+  static std::map<std::vector<int64_t>, std::shared_ptr<Entry>> cache;
   const std::vector<int64_t> key{d.N,  d.C,  d.H,  d.W,  d.O,  d.KH, d.KW, d.OH, d.OW,           d.G,       d.sh,
                                  d.sw, d.ph, d.pw, d.dh, d.dw, pass, relu, bias, omp_threads};
   std::lock_guard<std::mutex> lk(m);
+  if (cache.size() >= kMaxEntries && cache.find(key) == cache.end()) cache.clear();
   auto& slot = cache[key];
   if (!slot) {
-    auto e = std::make_unique<Entry>();
+    auto e = std::make_shared<Entry>();
     e->d = d;
     e->relu = relu;
     e->bias = bias;
@@ -226,7 +232,7 @@ Entry& entry(const ConvDesc& d, Pass pass, bool relu, bool bias, int omp_threads
     else build_backward_weights(*e);
     slot = std::move(e);
   }
-  return *slot;
+  return slot;
 }
 
 // A buffer holding `md`: the user's pointer when no reorder is needed, else scratch.
@@ -270,7 +276,8 @@ void dnnl_conv_forward(const ConvDesc& d, const float* x, const float* w, const 
   const int64_t xs = d.C * d.H * d.W, ys = d.O * d.OH * d.OW;
   for_slices(d, slices(d), [&](int64_t n0, int64_t n1, int) {
     if (n1 <= n0) return;
-    Entry& e = entry(slice_of(d, n0, n1), kForward, relu, bias != nullptr, omp_count());
+    const auto held = entry(slice_of(d, n0, n1), kForward, relu, bias != nullptr, omp_count());
+    Entry& e = *held;
     auto* xu = const_cast<float*>(x + n0 * xs);
     auto* wu = const_cast<float*>(w);
     float* yu = y + n0 * ys;
@@ -312,7 +319,8 @@ void dnnl_conv_backward(const ConvDesc& d, const float* x, const float* w, const
       dyu = m;
     }
     if (dx) {
-      Entry& e = entry(s, kBackwardData, false, false, omp_count());
+      const auto held = entry(s, kBackwardData, false, false, omp_count());
+      Entry& e = *held;
       auto* wu = const_cast<float*>(w);
       void* ddst = place(e.d_dy, e.dpd->diff_dst_desc(), kDy, dyu);
       void* wei = place(e.d_wei, e.dpd->weights_desc(), kWei, wu);
@@ -327,7 +335,8 @@ void dnnl_conv_backward(const ConvDesc& d, const float* x, const float* w, const
       e.d_dx_sum.run(dsrc, dx + n0 * xs);  // dx += diff_src, in NCHW
     }
     if (dw || db) {
-      Entry& e = entry(s, kBackwardWeights, false, db != nullptr, omp_count());
+      const auto held = entry(s, kBackwardWeights, false, db != nullptr, omp_count());
+      Entry& e = *held;
       auto* xu = const_cast<float*>(x + n0 * xs);
       void* src = place(e.w_src, e.wpd->src_desc(), kSrc, xu);
       void* ddst = place(e.w_dy, e.wpd->diff_dst_desc(), kDyW, dyu);
@@ -390,7 +399,7 @@ std::string dnnl_info() {
     default: isa = "other"; break;
   }
   return "oneDNN " + std::to_string(v->major) + "." + std::to_string(v->minor) + "." + std::to_string(v->patch) +
-         " (cpu runtime " + rt + "), ISA " + isa;
+         " (" + rt + " runtime, ISA " + isa + ")";
 }
 
 }  // namespace bp::backend

@@ -28,8 +28,12 @@ struct ConvDesc {
 
 // True when oneDNN was compiled in.
 bool dnnl_available();
-// "oneDNN 2.6.3 (cpu runtime OpenMP), ISA avx512_core_bf16", or "oneDNN: not compiled in".
+// "oneDNN 2.6.3 (OpenMP runtime, ISA avx512_core_bf16)", or "oneDNN: not compiled in".
 std::string dnnl_info();
+
+// What convolutions run, for machine_line() and benchmark headers: "convolutions ours + oneDNN
+// 2.6.3 ... where faster" (Auto), "... oneDNN (forced)", "... ours (oneDNN not compiled in)".
+std::string conv_engine_line();
 
 // Which implementation ops::conv2d runs. Auto: oneDNN where dnnl_conv_wins says it is faster
 // and it is compiled in, ours elsewhere (the default). Ours and Dnnl force one (Dnnl falls back
