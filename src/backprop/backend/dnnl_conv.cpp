@@ -41,9 +41,11 @@ using dt = dn::memory::data_type;
 
 bool g_openmp_team = false;  // set_dnnl_openmp_threads
 
+// The engine and the cache below are never destroyed: the pool's threads keep streams and
+// scratch until they exit, which may be after static destructors have run.
 dn::engine& engine() {
-  static dn::engine e(dn::engine::kind::cpu, 0);
-  return e;
+  static auto* e = new dn::engine(dn::engine::kind::cpu, 0);
+  return *e;
 }
 dn::stream& stream() {
   thread_local dn::stream s(engine());
@@ -216,7 +218,7 @@ enum Pass { kForward, kBackwardData, kBackwardWeights };
 constexpr size_t kMaxEntries = 256;
 std::shared_ptr<Entry> entry(const ConvDesc& d, Pass pass, bool relu, bool bias, int omp_threads) {
   static std::mutex m;
-  static std::map<std::vector<int64_t>, std::shared_ptr<Entry>> cache;
+  static auto& cache = *new std::map<std::vector<int64_t>, std::shared_ptr<Entry>>;
   const std::vector<int64_t> key{d.N,  d.C,  d.H,  d.W,  d.O,  d.KH, d.KW, d.OH, d.OW,           d.G,       d.sh,
                                  d.sw, d.ph, d.pw, d.dh, d.dw, pass, relu, bias, omp_threads};
   std::lock_guard<std::mutex> lk(m);
