@@ -7,13 +7,15 @@
 // --model: a trained float model file (the main job's, say); its weights are timed and its
 // calibration rows are random ones (latency does not depend on the values). Default: a
 // freshly initialised MLP of the same shape.
-// Prints one "RESULT <key> <value>" line per measurement (medians, microseconds per call).
+// Prints one "RESULT <key> <value>" line per measurement (medians, microseconds per call; the
+// keys ending _cpu_us in process CPU time).
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <ctime>
 #include <vector>
 
 #include "backprop/backend/backend.hpp"
@@ -33,18 +35,30 @@ double median(std::vector<double> v) {
   return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
-// 200 warm-up calls, then 10 chunks; the median chunk's microseconds per call.
+double cpu_seconds() {
+  timespec t{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+  return static_cast<double>(t.tv_sec) + 1e-9 * static_cast<double>(t.tv_nsec);
+}
+
+// 200 warm-up calls, then 10 chunks; the median chunk's microseconds per call, wall-clock and
+// CPU time (the process's: on a shared machine, time another process takes is not counted).
+struct Timing {
+  double wall = 0, cpu = 0;
+};
 template <class F>
-double time_calls(int calls, F call) {
+Timing time_calls(int calls, F call) {
   for (int i = 0; i < 200; ++i) call();
-  std::vector<double> per_call;
+  std::vector<double> wall, cpu;
   const int chunk = std::max(1, calls / 10);
   for (int c = 0; c < 10; ++c) {
     const auto t0 = Clock::now();
+    const double c0 = cpu_seconds();
     for (int i = 0; i < chunk; ++i) call();
-    per_call.push_back(std::chrono::duration<double, std::micro>(Clock::now() - t0).count() / chunk);
+    cpu.push_back((cpu_seconds() - c0) * 1e6 / chunk);
+    wall.push_back(std::chrono::duration<double, std::micro>(Clock::now() - t0).count() / chunk);
   }
-  return median(per_call);
+  return {median(wall), median(cpu)};
 }
 
 }  // namespace
@@ -94,11 +108,11 @@ int main(int argc, char** argv) {
   std::printf("# %s\n", bp::backend::machine_line().c_str());
 
   float sink = 0;
-  const double f32 = time_calls(calls, [&] {
+  const Timing f32 = time_calls(calls, [&] {
     bp::autograd::NoGradGuard ng;
     sink += net->forward(bp::Var(x1)).value()[0];
   });
-  std::printf("RESULT f32_us %.3f\n", f32);
+  std::printf("RESULT f32_us %.3f\nRESULT f32_cpu_us %.3f\n", f32.wall, f32.cpu);
   for (bp::nn::QuantDtype dt : {bp::nn::QuantDtype::BF16, bp::nn::QuantDtype::Int8}) {
     auto q = bp::nn::QuantizedNet::quantize(*net, {.dtype = dt, .calibration = calib});
     const std::string name = bp::nn::to_string(dt);
@@ -108,19 +122,20 @@ int main(int argc, char** argv) {
       const bool native = dt == bp::nn::QuantDtype::BF16 ? bp::backend::qgemm_native_bf16() : bp::backend::qgemm_native_int8();
       if (!portable && !native) continue;  // no such instructions here
       const std::string key = name + (portable ? "_portable" : "");
-      const double raw = time_calls(calls, [&] {
+      const Timing raw = time_calls(calls, [&] {
         q->infer(x1.data(), 1, out);
         sink += out[0];
       });
-      const double mod = time_calls(calls, [&] { sink += q->forward(bp::Var(x1)).value()[0]; });
-      std::printf("# %-14s infer(): %7.2f us   forward(Var): %7.2f us   (%lld weight bytes)\n", key.c_str(), raw, mod,
-                  static_cast<long long>(q->weight_bytes()));
-      std::printf("RESULT %s_us %.3f\n", key.c_str(), raw);
-      std::printf("RESULT %s_forward_us %.3f\n", key.c_str(), mod);
+      const Timing mod = time_calls(calls, [&] { sink += q->forward(bp::Var(x1)).value()[0]; });
+      std::printf("# %-14s infer(): %7.2f us (cpu %7.2f)   forward(Var): %7.2f us (cpu %7.2f)   (%lld weight bytes)\n",
+                  key.c_str(), raw.wall, raw.cpu, mod.wall, mod.cpu, static_cast<long long>(q->weight_bytes()));
+      std::printf("RESULT %s_us %.3f\nRESULT %s_cpu_us %.3f\n", key.c_str(), raw.wall, key.c_str(), raw.cpu);
+      std::printf("RESULT %s_forward_us %.3f\nRESULT %s_forward_cpu_us %.3f\n", key.c_str(), mod.wall, key.c_str(),
+                  mod.cpu);
     }
     bp::backend::set_qgemm_portable(false);
   }
-  std::printf("# float32 forward(Var): %.2f us\n", f32);
+  std::printf("# float32 forward(Var): %.2f us (cpu %.2f)\n", f32.wall, f32.cpu);
   volatile float keep = sink;
   (void)keep;
   return 0;

@@ -32,7 +32,9 @@ sh scripts/machine_header.sh "$BUILD" torch
 echo "# quantized kernels: $("$BUILD/bench_quant" --info | sed 's/.*quantized kernels: //')"
 
 acc() {  # the test accuracy (percent) in an evaluate report
-  "$PY" -c 'import json, sys; print("%.2f" % (100 * json.load(open(sys.argv[1]))["evaluation"]["metrics"]["ACC"]))' "$1"
+  "$PY" -c 'import json, sys
+e = json.load(open(sys.argv[1]))["evaluation"]
+print("%.2f" % (100 * (e["accuracy"] if "accuracy" in e else e["metrics"]["ACC"])))' "$1"
 }
 
 row() {  # NAME FLOAT_MODEL TYPES...: quantize, evaluate, print one table row per type
@@ -82,16 +84,17 @@ def load(path):
             r.setdefault(k, []).append(float(v))
     return {k: statistics.median(v) for k, v in r.items()}
 ours, peer = load(sys.argv[1]), load(sys.argv[2])
-torch = peer["torch_f32_us"]
+torch, torch_cpu = peer["torch_f32_us"], peer["torch_f32_cpu_us"]
 print()
-print(f"{'ours':<22} {'median us':>10} {'PyTorch f32 / ours':>19}")
-for key, name in [("f32_us", "float32 forward"), ("bf16_us", "bf16 infer"), ("bf16_forward_us", "bf16 forward"),
-                  ("int8_us", "int8 infer"), ("int8_forward_us", "int8 forward"),
-                  ("bf16_portable_us", "bf16 portable infer"), ("int8_portable_us", "int8 portable infer")]:
-    if key in ours:
-        print(f"{name:<22} {ours[key]:>10.2f} {torch / ours[key]:>18.1f}x")
-print(f"{'PyTorch float32 eager':<22} {torch:>10.2f}")
+print(f"{'batch 1, 1 thread':<22} {'wall us':>8} {'cpu us':>8} {'PyTorch f32 / ours':>19} {'(cpu)':>7}")
+for key, name in [("f32", "ours float32 forward"), ("bf16", "ours bf16 infer"), ("bf16_forward", "ours bf16 forward"),
+                  ("int8", "ours int8 infer"), ("int8_forward", "ours int8 forward"),
+                  ("bf16_portable", "bf16 portable infer"), ("int8_portable", "int8 portable infer")]:
+    if key + "_us" in ours:
+        w, c = ours[key + "_us"], ours[key + "_cpu_us"]
+        print(f"{name:<22} {w:>8.2f} {c:>8.2f} {torch / w:>18.1f}x {torch_cpu / c:>6.1f}x")
+print(f"{'PyTorch float32 eager':<22} {torch:>8.2f} {torch_cpu:>8.2f}")
 if "torch_dynint8_us" in peer:
-    print(f"{'PyTorch dynamic int8':<22} {peer['torch_dynint8_us']:>10.2f}")
+    print(f"{'PyTorch dynamic int8':<22} {peer['torch_dynint8_us']:>8.2f} {peer['torch_dynint8_cpu_us']:>8.2f}")
 print(f"(goal: int8 batch 1 <= 4 us and >= 7x PyTorch float32 eager)")
 EOF
