@@ -3,10 +3,11 @@
 // portable path, at one thread. bench/peer_quant.py times PyTorch float32 eager on the same
 // network; scripts/bench_quant.sh runs both (alternating) and adds the accuracy table.
 //
-//   bench_quant [--model FILE] [--calls 4000] | --info
+//   bench_quant [--model FILE] [--lenet FILE] [--calls 4000] | --info
 // --model: a trained float model file (the main job's, say); its weights are timed and its
 // calibration rows are random ones (latency does not depend on the values). Default: a
-// freshly initialised MLP of the same shape.
+// freshly initialised MLP of the same shape. --lenet: the same for LeNet-5, timed at batch 1 in
+// float32, bf16 and int8 through forward(Var).
 // Prints one "RESULT <key> <value>" line per measurement (medians, microseconds per call; the
 // keys ending _cpu_us in process CPU time).
 #include <algorithm>
@@ -21,6 +22,7 @@
 #include "backprop/backend/backend.hpp"
 #include "backprop/backend/qgemm.hpp"
 #include "backprop/io/model_file.hpp"
+#include "backprop/nn/cnn.hpp"
 #include "backprop/nn/models.hpp"
 #include "backprop/nn/quantized.hpp"
 #include "backprop/util/rng.hpp"
@@ -68,11 +70,12 @@ int main(int argc, char** argv) {
     std::printf("%s; quantized kernels: %s\n", bp::backend::machine_line().c_str(), bp::backend::qgemm_path());
     return 0;
   }
-  std::string model_file;
+  std::string model_file, lenet_file;
   int calls = 4000;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string a = argv[i];
     if (a == "--model") model_file = argv[i + 1];
+    else if (a == "--lenet") lenet_file = argv[i + 1];
     else if (a == "--calls") calls = std::atoi(argv[i + 1]);
     else {
       std::fprintf(stderr, "unknown option %s\n", argv[i]);
@@ -136,6 +139,25 @@ int main(int argc, char** argv) {
     bp::backend::set_qgemm_portable(false);
   }
   std::printf("# float32 forward(Var): %.2f us (cpu %.2f)\n", f32.wall, f32.cpu);
+
+  // LeNet-5 at batch 1, through forward(Var) (its convolutions run image by image).
+  std::unique_ptr<bp::nn::Module> lenet;
+  if (!lenet_file.empty()) lenet = std::move(bp::io::load_model(lenet_file).module);
+  else lenet = bp::nn::make_lenet5({.input = bp::Shape{784}});
+  lenet->set_training(false);
+  const Timing lf = time_calls(calls / 4, [&] {
+    bp::autograd::NoGradGuard ng;
+    sink += lenet->forward(bp::Var(x1)).value()[0];
+  });
+  std::printf("# lenet5 float32 forward(Var): %.2f us (cpu %.2f)\n", lf.wall, lf.cpu);
+  std::printf("RESULT lenet_f32_us %.3f\nRESULT lenet_f32_cpu_us %.3f\n", lf.wall, lf.cpu);
+  for (bp::nn::QuantDtype dt : {bp::nn::QuantDtype::BF16, bp::nn::QuantDtype::Int8}) {
+    auto q = bp::nn::QuantizedNet::quantize(*lenet, {.dtype = dt, .calibration = calib});
+    const Timing t = time_calls(calls / 4, [&] { sink += q->forward(bp::Var(x1)).value()[0]; });
+    const std::string name = bp::nn::to_string(dt);
+    std::printf("# lenet5 %-6s forward(Var): %.2f us (cpu %.2f)\n", name.c_str(), t.wall, t.cpu);
+    std::printf("RESULT lenet_%s_us %.3f\nRESULT lenet_%s_cpu_us %.3f\n", name.c_str(), t.wall, name.c_str(), t.cpu);
+  }
   volatile float keep = sink;
   (void)keep;
   return 0;

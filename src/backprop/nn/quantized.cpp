@@ -41,8 +41,8 @@ struct QuantizedNet::Stage {
 
 // Buffers reused across calls: one row's worth grows to the largest batch seen.
 struct QuantizedNet::Scratch {
-  std::vector<uint8_t> qa;
-  std::vector<uint16_t> ba;
+  std::vector<uint8_t> qa, qpad;
+  std::vector<uint16_t> ba, bpad;
   std::vector<int32_t> acc;
   std::vector<float> f0, f1;
 };
@@ -172,6 +172,47 @@ void epilogue_i(const Stage& s, const int32_t* acc, int64_t rows, float* y, int6
       for (int64_t j = 0; j < s.out; ++j) yr[j] = static_cast<float>(a[j]) * sc[j] + b[j];
     }
   }
+}
+
+constexpr size_t kSlack = 16;  // bytes (or more) after im2col's source and destination
+
+// im2col of one image (in, h, w) of codes into rows of one output pixel's patch, (oh·ow, kp),
+// the patch's tail and the padding filled with `pad` (the code of 0.0). The image is first
+// copied into a padded one, so that every patch row is a run of k codes without bounds checks.
+template <class T>
+void im2col(const T* img, const Stage& s, int64_t h, int64_t w, int64_t oh, int64_t ow, int64_t kp, T pad,
+            std::vector<T>& padded, T* cols) {
+  const int64_t k = s.kernel, st = s.stride, hp = h + 2 * s.padding, wp = w + 2 * s.padding;
+  const T* src = img;
+  if (s.padding > 0) {
+    padded.assign(static_cast<size_t>(s.in * hp * wp) + kSlack, pad);
+    for (int64_t c = 0; c < s.in; ++c)
+      for (int64_t yy = 0; yy < h; ++yy)
+        std::memcpy(padded.data() + (c * hp + yy + s.padding) * wp + s.padding, img + (c * h + yy) * w,
+                    sizeof(T) * static_cast<size_t>(w));
+    src = padded.data();
+  }
+  const int64_t kk = s.in * k * k;
+  // A run of k codes is copied as whole 8-byte words, which may spill up to 7 bytes past it
+  // (read from the source, written into the next run or the patch's tail, both written after):
+  // callers leave kSlack bytes after the source and after `cols`.
+  const size_t run = sizeof(T) * static_cast<size_t>(k), words = (run + 7) / 8;
+  for (int64_t oy = 0; oy < oh; ++oy)
+    for (int64_t ox = 0; ox < ow; ++ox) {
+      T* dst = cols + (oy * ow + ox) * kp;
+      for (int64_t c = 0; c < s.in; ++c)
+        for (int64_t ky = 0; ky < k; ++ky) {
+          const auto* row = reinterpret_cast<const unsigned char*>(src + (c * hp + oy * st + ky) * wp + ox * st);
+          auto* out = reinterpret_cast<unsigned char*>(dst);
+          for (size_t q = 0; q < words; ++q) {
+            uint64_t v;
+            std::memcpy(&v, row + 8 * q, 8);
+            std::memcpy(out + 8 * q, &v, 8);
+          }
+          dst += k;
+        }
+      for (int64_t p = kk; p < kp; ++p) *dst++ = pad;
+    }
 }
 
 void check_finite(const float* x, int64_t n) {
@@ -405,44 +446,43 @@ Tensor QuantizedNet::run_stage(Stage& s, const Tensor& x) {
                                 " is smaller than its kernel");
   const int64_t pix = oh * ow, img = s.in * h * w;
   Tensor y = Tensor::empty({n, s.out, oh, ow});
-  std::vector<float> res(static_cast<size_t>(pix * s.out));
-  std::vector<uint8_t> qimg(bf16 ? 0 : static_cast<size_t>(img)), cols(bf16 ? 0 : static_cast<size_t>(pix * kp));
-  std::vector<uint16_t> bimg(bf16 ? static_cast<size_t>(img) : 0), bcols(bf16 ? static_cast<size_t>(pix * kp) : 0);
-  std::vector<int32_t> acc(bf16 ? 0 : static_cast<size_t>(pix * s.out));
+  Scratch& sc = *scratch_;
+  if (bf16) grow(sc.f0, static_cast<size_t>(pix * s.out));
+  else grow(sc.acc, static_cast<size_t>(pix * s.out));
+  // The image's codes, then (after kSlack) its im2col rows, then kSlack again.
+  const int64_t cols_at = img + static_cast<int64_t>(kSlack), need = cols_at + pix * kp + static_cast<int64_t>(kSlack);
   for (int64_t b = 0; b < n; ++b) {
     const float* xi = x.data() + b * img;
-    if (bf16) backend::to_bf16(xi, bimg.data(), img);
-    else backend::quantize_u8(xi, qimg.data(), img, 1.f / s.a_scale, s.a_zero);
-    const uint8_t pad8 = static_cast<uint8_t>(s.a_zero);
-    for (int64_t oy = 0; oy < oh; ++oy)
-      for (int64_t ox = 0; ox < ow; ++ox) {
-        const int64_t r = oy * ow + ox;
-        int64_t p = 0;
-        for (int64_t c = 0; c < s.in; ++c)
-          for (int64_t ky = 0; ky < k; ++ky) {
-            const int64_t iy = oy * s.stride - s.padding + ky;
-            for (int64_t kx = 0; kx < k; ++kx, ++p) {
-              const int64_t ix = ox * s.stride - s.padding + kx;
-              const bool inside = iy >= 0 && iy < h && ix >= 0 && ix < w;
-              if (bf16) bcols[static_cast<size_t>(r * kp + p)] = inside ? bimg[static_cast<size_t>((c * h + iy) * w + ix)] : 0;
-              else cols[static_cast<size_t>(r * kp + p)] = inside ? qimg[static_cast<size_t>((c * h + iy) * w + ix)] : pad8;
-            }
-          }
-        for (; p < kp; ++p) {
-          if (bf16) bcols[static_cast<size_t>(r * kp + p)] = 0;
-          else cols[static_cast<size_t>(r * kp + p)] = pad8;
+    float* yo = y.data() + b * s.out * pix;  // (out, oh·ow): the epilogue writes it transposed
+    if (bf16) {
+      grow(sc.ba, static_cast<size_t>(need));
+      backend::to_bf16(xi, sc.ba.data(), img);
+      im2col(sc.ba.data(), s, h, w, oh, ow, kp, uint16_t{0}, sc.bpad, sc.ba.data() + cols_at);
+      backend::qgemm_bf16(pix, sc.ba.data() + cols_at, kp, s.wb, sc.f0.data(), s.out);
+      const float* a = sc.f0.data();
+      for (int64_t j = 0; j < s.out; ++j) {
+        const float bj = s.bias[static_cast<size_t>(j)];
+        float* yj = yo + j * pix;
+        for (int64_t r = 0; r < pix; ++r) {
+          const float v = a[r * s.out + j] + bj;
+          yj[r] = s.relu ? std::max(v, 0.f) : v;
         }
       }
-    if (bf16) {
-      backend::qgemm_bf16(pix, bcols.data(), kp, s.wb, res.data(), s.out);
-      epilogue_f(s, res.data(), pix, res.data(), s.out);
     } else {
-      backend::qgemm_u8s8(pix, cols.data(), kp, s.wi, s.a_zero, acc.data(), s.out);
-      epilogue_i(s, acc.data(), pix, res.data(), s.out);
+      grow(sc.qa, static_cast<size_t>(need));
+      backend::quantize_u8(xi, sc.qa.data(), img, 1.f / s.a_scale, s.a_zero);
+      im2col(sc.qa.data(), s, h, w, oh, ow, kp, static_cast<uint8_t>(s.a_zero), sc.qpad, sc.qa.data() + cols_at);
+      backend::qgemm_u8s8(pix, sc.qa.data() + cols_at, kp, s.wi, s.a_zero, sc.acc.data(), s.out);
+      const int32_t* a = sc.acc.data();
+      for (int64_t j = 0; j < s.out; ++j) {
+        const float bj = s.bias[static_cast<size_t>(j)], scj = s.oscale[static_cast<size_t>(j)];
+        float* yj = yo + j * pix;
+        for (int64_t r = 0; r < pix; ++r) {
+          const float v = static_cast<float>(a[r * s.out + j]) * scj + bj;
+          yj[r] = s.relu ? std::max(v, 0.f) : v;
+        }
+      }
     }
-    float* yo = y.data() + b * s.out * pix;
-    for (int64_t r = 0; r < pix; ++r)
-      for (int64_t j = 0; j < s.out; ++j) yo[j * pix + r] = res[static_cast<size_t>(r * s.out + j)];
   }
   return y;
 }
