@@ -7,7 +7,7 @@
 #      in $QUANT_DIR; quantizes each (`backprop quantize --to bf16|int8`, int8 calibrated on
 #      1,000 training rows) and evaluates every file on the Fashion-MNIST test set
 #      (`backprop evaluate`), printing the test accuracies and their differences from float32;
-#   2. latency: bench/bench_quant (ours, on the trained MLP) and bench/peer_quant.py (PyTorch
+#   2. latency: bench/bench_quant (ours, on the trained MLP and LeNet-5) and bench/peer_quant.py (PyTorch
 #      float32 eager, and PyTorch's dynamic int8), alternating REPEATS times so that both see the
 #      same load; the medians over the repeats and the ratios PyTorch / ours.
 #
@@ -64,6 +64,7 @@ fi
 
 MODEL_ARG=""
 [ -f "$DIR/mlp.safetensors" ] && MODEL_ARG="--model $DIR/mlp.safetensors"
+[ -f "$DIR/lenet5.safetensors" ] && MODEL_ARG="$MODEL_ARG --lenet $DIR/lenet5.safetensors"
 echo
 echo "# batch-1 latency (median us per call, 1 thread)"
 i=1
@@ -96,5 +97,10 @@ for key, name in [("f32", "ours float32 forward"), ("bf16", "ours bf16 infer"), 
 print(f"{'PyTorch float32 eager':<22} {torch:>8.2f} {torch_cpu:>8.2f}")
 if "torch_dynint8_us" in peer:
     print(f"{'PyTorch dynamic int8':<22} {peer['torch_dynint8_us']:>8.2f} {peer['torch_dynint8_cpu_us']:>8.2f}")
+print()
+print(f"{'LeNet-5, batch 1':<22} {'wall us':>8} {'cpu us':>8} {'f32 / this':>11}")
+for key in ["f32", "bf16", "int8"]:
+    w, c = ours["lenet_" + key + "_us"], ours["lenet_" + key + "_cpu_us"]
+    print(f"{'ours ' + key + ' forward':<22} {w:>8.2f} {c:>8.2f} {ours['lenet_f32_us'] / w:>10.2f}x")
 print(f"(goal: int8 batch 1 <= 4 us and >= 7x PyTorch float32 eager)")
 EOF
