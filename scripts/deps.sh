@@ -4,7 +4,7 @@
 set -e
 PKGS="build-essential cmake pkg-config libopenblas-dev libopenblas-pthread-dev zlib1g-dev nlohmann-json3-dev libcli11-dev \
 libcairo2-dev libgtest-dev dataset-fashion-mnist libxgboost-dev libonnx-dev libprotobuf-dev libonnx-testdata libsvm-dev \
-libopenmpi-dev openmpi-bin pybind11-dev python3-dev python3-numpy python3-pytest python3-sklearn"
+libopenmpi-dev openmpi-bin pybind11-dev python3-dev python3-numpy python3-pytest python3-sklearn libdnnl-dev"
 missing=""
 for p in $PKGS; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

@@ -22,6 +22,7 @@ Runner add_embed(CLI::App& app);
 Runner add_similar(CLI::App& app);
 Runner add_export(CLI::App& app);
 Runner add_import(CLI::App& app);
+Runner add_quantize(CLI::App& app);
 
 // Prints a failure once ("backprop: error: " + prefix + its message) and returns the exit code
 // of its type (main.cpp, "Exit codes"). main() calls it for every subcommand; a distributed

@@ -71,7 +71,7 @@ int main(int argc, char** argv) {
   std::map<CLI::App*, bp::cli::Runner> runners;
   for (auto add : {bp::cli::add_train, bp::cli::add_evaluate, bp::cli::add_predict, bp::cli::add_tune, bp::cli::add_study,
                     bp::cli::add_sample, bp::cli::add_info, bp::cli::add_embed, bp::cli::add_similar, bp::cli::add_export,
-                    bp::cli::add_import}) {
+                    bp::cli::add_import, bp::cli::add_quantize}) {
     const size_t before = app.get_subcommands({}).size();
     bp::cli::Runner r = add(app);
     runners[app.get_subcommands({})[before]] = std::move(r);

@@ -7,6 +7,7 @@
 
 #include "backprop/backend/backend.hpp"
 #include "backprop/backend/conv_kernels.hpp"
+#include "backprop/backend/dnnl_conv.hpp"
 #include "backprop/ops/conv_ops.hpp"
 #include "backprop/ops/ops.hpp"
 #include "../test_util.hpp"
@@ -21,11 +22,16 @@ using bp::testing::random_tensor;
 namespace ops = bp::ops;
 namespace backend = bp::backend;
 
-// Restores the AVX-512 switch and the thread count however a test ends.
+// Our kernels, whatever the engine rule would pick (oneDNN takes the larger layers of 16 or
+// more input channels when compiled in, backend/dnnl_conv.hpp); restores the engine, the
+// AVX-512 switch and the thread count however a test ends.
 struct KernelSettings {
+  backend::ConvEngine engine = backend::conv_engine();
   bool avx512 = backend::conv_avx512();
   int threads = backend::num_threads();
+  KernelSettings() { backend::set_conv_engine(backend::ConvEngine::Ours); }
   ~KernelSettings() {
+    backend::set_conv_engine(engine);
     backend::set_conv_avx512(avx512);
     backend::set_num_threads(threads);
   }

@@ -210,7 +210,7 @@ TEST_F(IoCorrupt, TensorEntryMissingOrBadFields) {
 }
 
 TEST_F(IoCorrupt, DtypeNotF32) {
-  expect_bad_header([](ojson& h) { h["a"]["dtype"] = "F16"; }, "tensor 'a': dtype is F16; backprop reads only F32");
+  expect_bad_header([](ojson& h) { h["a"]["dtype"] = "F16"; }, "tensor 'a': dtype is F16; backprop reads F32 (float32) tensors, and BF16 and I8");
   expect_bad_header([](ojson& h) { h["b"]["dtype"] = "F64"; }, "dtype is F64");
 }
 

@@ -6,6 +6,7 @@
 #include <fstream>
 
 #include "backprop/backend/backend.hpp"
+#include "backprop/backend/dnnl_conv.hpp"
 
 namespace bp::backend {
 
@@ -79,6 +80,7 @@ std::string machine_line() {
   std::string line = "BLAS core " + m.blas_core;
   line += m.blas_env.empty() ? " (no OPENBLAS_* set)" : " (" + m.blas_env + ")";
   line += "; CPU " + (m.cpu.empty() ? std::string("?") : m.cpu) + ", " + m.cpu_isa;
+  line += "; " + conv_engine_line();
   return line;
 }
 

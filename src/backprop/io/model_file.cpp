@@ -325,7 +325,35 @@ void check_consistency(const fs::path& path, const ModelFile& m, const json& arc
 
 }  // namespace
 
+namespace {
+void save_quantized(const fs::path& path, const nn::QuantizedNet& q, const ModelInfo& info) {
+  nn::QuantizedNet::Stored st = q.save();
+  NamedTensors tensors;
+  std::map<std::string, std::string> dtypes;
+  for (auto& [name, t] : st.arrays) {
+    if (!t.all_finite())
+      throw ModelFileError(path, "quantized array '" + name + "' holds NaN or infinite values; refusing to save it");
+    if (auto it = st.dtypes.find(name); it != st.dtypes.end()) dtypes[keys::kQuantizedPrefix + name.substr(2)] = it->second;
+    tensors.emplace_back(keys::kQuantizedPrefix + name.substr(2), std::move(t));
+  }
+  json names = json::array();
+  for (const auto& n : info.class_names) names.push_back(n);
+  const std::map<std::string, std::string> meta{
+      {keys::kFormatVersion, std::to_string(kFormatVersion)},
+      {keys::kLibraryVersion, kLibraryVersion},
+      {keys::kQuantized, dump_json(path, keys::kQuantized, st.meta)},
+      {keys::kTask, to_string(info.task)},
+      {keys::kClassNames, dump_json(path, keys::kClassNames, names)},
+      {keys::kPreprocessing, dump_json(path, keys::kPreprocessing, info.preprocessing)},
+      {keys::kCalibrator, dump_json(path, keys::kCalibrator, info.calibrator)},
+      {keys::kExtra, dump_json(path, keys::kExtra, info.extra)},
+  };
+  write_safetensors(path, tensors, meta, /*checksums=*/true, dtypes);
+}
+}  // namespace
+
 void save_model(const fs::path& path, nn::Module& module, const ModelInfo& info) {
+  if (const auto* q = dynamic_cast<const nn::QuantizedNet*>(&module)) return save_quantized(path, *q, info);
   Slots slots = slots_of(module);
   NamedTensors tensors;
   for (const auto& [name, t] : slots.tensors) {
@@ -415,6 +443,46 @@ ModelFile load_model(const fs::path& path, const SafeTensorsFile& f) {
   out.info.calibrator = parse_meta(path, f, keys::kCalibrator, false);
   out.info.extra = parse_meta(path, f, keys::kExtra, false);
 
+  const int kinds = static_cast<int>(f.metadata.count(keys::kArchitecture) + f.metadata.count(keys::kLearner) +
+                                     f.metadata.count(keys::kQuantized));
+  if (kinds > 1)
+    throw ModelFileError(path, std::string("metadata has more than one of '") + keys::kArchitecture + "', '" +
+                                   keys::kLearner + "' and '" + keys::kQuantized +
+                                   "': a file holds one network, learner or quantized network");
+  if (!f.metadata.count(keys::kQuantized) && !f.dtypes.empty())
+    throw ModelFileError(path, "tensor '" + f.dtypes.begin()->first + "' is stored as " + f.dtypes.begin()->second +
+                                   ": only a quantized model's weights are stored other than F32");
+  if (f.metadata.count(keys::kQuantized)) {
+    const json meta = parse_meta(path, f, keys::kQuantized, true);
+    const std::string prefix = keys::kQuantizedPrefix;
+    std::vector<std::pair<std::string, Tensor>> arrays;
+    for (const auto& [name, t] : f.tensors) {
+      if (name.rfind(prefix, 0) != 0)
+        throw ModelFileError(path, "tensor '" + name + "' is not a quantized array (their names begin with '" + prefix + "')");
+      arrays.emplace_back("q." + name.substr(prefix.size()), t);
+    }
+    // The weights must be stored in the quantized type: an F32 weight would be a float model
+    // in disguise (and a BF16 one in an int8 model a mix-up).
+    const std::string dt = meta.is_object() && meta.contains("dtype") && meta.at("dtype").is_string()
+                               ? meta.at("dtype").get<std::string>() : "?";
+    const std::string want = dt == "bf16" ? "BF16" : "I8";
+    for (const auto& [name, t] : f.tensors) {
+      const bool weight = name.size() > 7 && name.compare(name.size() - 7, 7, ".weight") == 0;
+      auto it = f.dtypes.find(name);
+      const std::string have = it == f.dtypes.end() ? "F32" : it->second;
+      if (weight != (have == want) || (!weight && have != "F32"))
+        throw ModelFileError(path, "tensor '" + name + "' is stored as " + have + "; a " + dt +
+                                       " model stores its weights as " + want + " and everything else as F32");
+    }
+    try {
+      out.module = nn::QuantizedNet::load(meta, arrays);
+    } catch (const std::exception& e) {
+      throw ModelFileError(path, "metadata " + quoted(keys::kQuantized) + " and its arrays do not form a valid quantized network: " +
+                                     e.what());
+    }
+    check_consistency(path, out, meta);
+    return out;
+  }
   if (f.metadata.count(keys::kLearner)) {
     if (f.metadata.count(keys::kArchitecture))
       throw ModelFileError(path, std::string("metadata has both '") + keys::kArchitecture + "' and '" + keys::kLearner +

@@ -18,6 +18,7 @@
 #include "backprop/io/safetensors.hpp"
 #include "backprop/learners/learner.hpp"
 #include "backprop/nn/models.hpp"
+#include "backprop/nn/quantized.hpp"
 #include "backprop/util/version.hpp"
 
 namespace bp::io {
@@ -47,6 +48,11 @@ inline constexpr const char* kChecksums = kChecksumsKey;                    // J
 // options, n_features, n_classes, ...), its arrays stored as tensors named kLearnerPrefix + name.
 inline constexpr const char* kLearner = "backprop.learner";                 // JSON: Stored::meta
 inline constexpr const char* kLearnerPrefix = "learner.";
+// A quantized network's file (nn::QuantizedNet, `backprop quantize`) has this instead of
+// kArchitecture: QuantizedNet::Stored::meta; its arrays are tensors named kQuantizedPrefix +
+// "<stage>.<array>", the weights stored as BF16 or I8.
+inline constexpr const char* kQuantized = "backprop.quantized";             // JSON: QuantizedNet::config()
+inline constexpr const char* kQuantizedPrefix = "q.";
 }  // namespace keys
 
 // Everything a model file holds besides the module. The JSON parts belong to their owners
@@ -60,7 +66,8 @@ struct ModelInfo {
   nlohmann::json extra;                  // anything else worth keeping (training options, metrics, …)
 };
 
-// A network (`module`) or a tree learner (`learner`, docs/trees.md): exactly one is set.
+// A network (`module`) or a tree learner (`learner`, docs/trees.md): exactly one is set. A
+// quantized network (nn::QuantizedNet) is a `module` too: dynamic_cast tells it apart.
 struct ModelFile {
   std::unique_ptr<nn::Module> module;
   std::unique_ptr<learners::Learner> learner;
@@ -71,7 +78,7 @@ struct ModelFile {
 };
 
 // Saves `module` (architecture from config(), parameters by parameter_names(), buffers by
-// buffer_names()) and `info` to `path`, atomically: on failure `path` is untouched and no
+// buffer_names(); a nn::QuantizedNet as kQuantized and its arrays) and `info` to `path`, atomically: on failure `path` is untouched and no
 // temporary file is left. Refuses (ModelFileError) a module with NaN or infinite weights,
 // duplicate tensor names, or JSON that is not valid UTF-8.
 void save_model(const std::filesystem::path& path, nn::Module& module, const ModelInfo& info);

@@ -173,6 +173,59 @@ Checksums parse_checksums(const fs::path& path, const std::string& text) {
 
 std::string offsets_str(uint64_t b, uint64_t e) { return "[" + std::to_string(b) + ", " + std::to_string(e) + "]"; }
 
+// Bytes per element of a dtype the reader takes; 0 for any other.
+uint64_t element_bytes(const std::string& dtype) {
+  if (dtype == "F32") return 4;
+  if (dtype == "BF16") return 2;
+  if (dtype == "I8") return 1;
+  return 0;
+}
+
+// A tensor's values as a narrower dtype stores them (little-endian), refusing any value the
+// dtype cannot hold exactly: BF16 keeps a float's high 16 bits, I8 an integer in −128..127.
+std::string narrow(const fs::path& path, const std::string& name, const Tensor& t, const std::string& dtype) {
+  std::string out;
+  const int64_t n = t.numel();
+  if (dtype == "BF16") {
+    out.resize(static_cast<size_t>(n) * 2);
+    for (int64_t i = 0; i < n; ++i) {
+      uint32_t u;
+      std::memcpy(&u, t.data() + i, 4);
+      if ((u & 0xffffu) != 0)
+        throw ModelFileError(path, "tensor '" + name + "' holds " + std::to_string(t[i]) +
+                                       ", which is not a bfloat16 value; refusing to store it as BF16");
+      out[static_cast<size_t>(2 * i)] = static_cast<char>((u >> 16) & 0xff);
+      out[static_cast<size_t>(2 * i + 1)] = static_cast<char>(u >> 24);
+    }
+  } else if (dtype == "I8") {
+    out.resize(static_cast<size_t>(n));
+    for (int64_t i = 0; i < n; ++i) {
+      const float v = t[i];
+      if (!(v >= -128.f && v <= 127.f) || v != static_cast<float>(static_cast<int>(v)))
+        throw ModelFileError(path, "tensor '" + name + "' holds " + std::to_string(v) +
+                                       ", which is not an integer in -128..127; refusing to store it as I8");
+      out[static_cast<size_t>(i)] = static_cast<char>(static_cast<int8_t>(v));
+    }
+  } else {
+    throw ModelFileError(path, "tensor '" + name + "': cannot store dtype " + dtype + " (F32, BF16 or I8)");
+  }
+  return out;
+}
+
+// The stored bytes of a BF16 or I8 tensor widened into `t`'s float32 values (exact).
+void widen(const std::string& dtype, const unsigned char* b, Tensor& t) {
+  const int64_t n = t.numel();
+  float* d = t.data();
+  if (dtype == "BF16") {
+    for (int64_t i = 0; i < n; ++i) {
+      const uint32_t u = (static_cast<uint32_t>(b[2 * i]) | (static_cast<uint32_t>(b[2 * i + 1]) << 8)) << 16;
+      std::memcpy(d + i, &u, 4);
+    }
+  } else {
+    for (int64_t i = 0; i < n; ++i) d[i] = static_cast<float>(static_cast<int8_t>(b[i]));
+  }
+}
+
 // One tensor's header entry, checked field by field.
 Entry parse_entry(const fs::path& path, const std::string& name, const json& v) {
   auto bad = [&](const std::string& what) { return ModelFileError(path, "tensor '" + name + "': " + what); };
@@ -182,11 +235,14 @@ Entry parse_entry(const fs::path& path, const std::string& name, const json& v) 
     if (!v.contains(key)) throw bad(std::string("header entry lacks '") + key + "'");
   const json& dtype = v.at("dtype");
   if (!dtype.is_string()) throw bad("'dtype' is not a string");
-  if (dtype.get<std::string>() != "F32")
-    throw bad("dtype is " + dtype.get<std::string>() + "; backprop reads only F32 (float32) tensors");
+  const std::string dt = dtype.get<std::string>();
+  const uint64_t elem = element_bytes(dt);
+  if (elem == 0)
+    throw bad("dtype is " + dt + "; backprop reads F32 (float32) tensors, and BF16 and I8 for quantized models");
 
   Entry e;
   e.name = name;
+  e.dtype = dt;
   const json& shape = v.at("shape");
   if (!shape.is_array()) throw bad("'shape' is not an array");
   uint64_t numel = 1;
@@ -199,7 +255,7 @@ Entry parse_entry(const fs::path& path, const std::string& name, const json& v) 
     e.shape.push_back(static_cast<int64_t>(dim));
   }
   uint64_t bytes = 0;
-  overflow = overflow || __builtin_mul_overflow(numel, uint64_t{4}, &bytes);
+  overflow = overflow || __builtin_mul_overflow(numel, elem, &bytes);
   if (overflow) throw bad("shape " + shape.dump() + " is too large");
 
   const json& off = v.at("data_offsets");
@@ -240,7 +296,7 @@ std::string header_digest_bytes(const std::map<std::string, std::string>& metada
   std::sort(by_name.begin(), by_name.end(), [](const HeaderEntry* a, const HeaderEntry* b) { return a->name < b->name; });
   for (const HeaderEntry* e : by_name) {
     put_str(out, e->name);
-    put_str(out, "F32");
+    put_str(out, e->dtype);
     put_u64(out, e->shape.size());
     for (int64_t d : e->shape) put_u64(out, static_cast<uint64_t>(d));
     put_u64(out, e->begin);
@@ -372,6 +428,19 @@ SafeTensorsFile read_impl(const fs::path& path, uint64_t file_size, const ReadAt
   for (const Entry& e : entries) {
     Tensor t = Tensor::empty(e.shape);
     const size_t bytes = static_cast<size_t>(e.end - e.begin);
+    if (e.dtype != "F32") {
+      std::vector<unsigned char> raw(bytes);
+      if (read_at(raw.data(), bytes, data_start + e.begin, err) != bytes)
+        throw ModelFileError(
+            path, "cannot read tensor '" + e.name +
+                      "': " + (err ? errno_text(err) : "unexpected end of file (did it change while being read?)"));
+      if (out.has_checksums && verify && crc32_of(raw.data(), bytes) != sums.tensors.at(e.name))
+        throw ModelFileError(path, "tensor '" + e.name + "' fails its checksum: the file is corrupt");
+      widen(e.dtype, raw.data(), t);
+      out.dtypes[e.name] = e.dtype;
+      out.tensors.emplace_back(e.name, std::move(t));
+      continue;
+    }
     if (read_at(t.data(), bytes, data_start + e.begin, err) != bytes)
       throw ModelFileError(
           path, "cannot read tensor '" + e.name +
@@ -429,7 +498,15 @@ void atomic_write(const fs::path& path, const std::function<void(const ByteSink&
 }
 
 void write_safetensors(const fs::path& path, const NamedTensors& tensors,
-                       const std::map<std::string, std::string>& metadata, bool checksums) {
+                       const std::map<std::string, std::string>& metadata, bool checksums,
+                       const std::map<std::string, std::string>& dtypes) {
+  // The narrower tensors' bytes, made (and checked) before anything is written.
+  std::map<std::string, std::string> narrowed;
+  for (const auto& [name, dt] : dtypes) {
+    auto it = std::find_if(tensors.begin(), tensors.end(), [&](const auto& nt) { return nt.first == name; });
+    if (it == tensors.end()) throw ModelFileError(path, "a dtype is given for tensor '" + name + "', which is not saved");
+    if (dt != "F32") narrowed[name] = narrow(path, name, it->second, dt);
+  }
   if (metadata.count(kChecksumsKey))
     throw ModelFileError(path, std::string("the metadata key '") + kChecksumsKey + "' is reserved for the checksums");
   // Header: __metadata__ first, then the tensors in data order (readers accept any order).
@@ -444,14 +521,19 @@ void write_safetensors(const fs::path& path, const NamedTensors& tensors,
     if (name.empty() || name == "__metadata__") throw ModelFileError(path, "cannot save a tensor named '" + name + "'");
     if (h.contains(name)) throw ModelFileError(path, "cannot save two tensors named '" + name + "'");
     if (!t.defined()) throw ModelFileError(path, "tensor '" + name + "' is undefined");
-    const uint64_t bytes = static_cast<uint64_t>(t.numel()) * 4;
-    h[name] = {{"dtype", "F32"}, {"shape", t.shape()}, {"data_offsets", {offset, offset + bytes}}};
-    entries.push_back({name, t.shape(), offset, offset + bytes});
+    const auto nw = narrowed.find(name);
+    const std::string dt = nw == narrowed.end() ? "F32" : dtypes.at(name);
+    const uint64_t bytes = nw == narrowed.end() ? static_cast<uint64_t>(t.numel()) * 4 : nw->second.size();
+    h[name] = {{"dtype", dt}, {"shape", t.shape()}, {"data_offsets", {offset, offset + bytes}}};
+    entries.push_back({name, t.shape(), offset, offset + bytes, dt});
     offset += bytes;
   }
   if (checksums) {
     nlohmann::ordered_json sums = nlohmann::ordered_json::object();
-    for (const auto& [name, t] : tensors) sums[name] = hex32(tensor_crc(t));
+    for (const auto& [name, t] : tensors) {
+      const auto nw = narrowed.find(name);
+      sums[name] = hex32(nw == narrowed.end() ? tensor_crc(t) : crc32_of(nw->second.data(), nw->second.size()));
+    }
     const std::string digest = header_digest_bytes(metadata, entries);
     nlohmann::ordered_json c = {
         {"algorithm", "crc32"}, {"header", hex32(crc32_of(digest.data(), digest.size()))}, {"tensors", sums}};
@@ -478,6 +560,10 @@ void write_safetensors(const fs::path& path, const NamedTensors& tensors,
     put(len, 8);
     put(header.data(), header.size());
     for (const auto& [name, t] : tensors) {
+      if (const auto nw = narrowed.find(name); nw != narrowed.end()) {
+        put(nw->second.data(), nw->second.size());
+        continue;
+      }
       if constexpr (std::endian::native == std::endian::little) {
         put(t.data(), static_cast<size_t>(t.numel()) * 4);
       } else {

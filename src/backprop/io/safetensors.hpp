@@ -1,4 +1,5 @@
-// The safetensors container (Hugging Face's format), float32 only:
+// The safetensors container (Hugging Face's format), float32 tensors, and BF16 and I8 ones for
+// quantized models (their values widened to float32 exactly in memory):
 //
 //   [8 bytes]  N, the header length, unsigned 64-bit little-endian
 //   [N bytes]  UTF-8 JSON object, padded with spaces to a multiple of 8:
@@ -63,11 +64,16 @@ struct SafeTensorsFile {
   // unless told not to.
   bool has_checksums = false;
 
+  // The tensors stored other than F32, by name: "BF16" or "I8" (quantized models' weights). In
+  // `tensors` their values are widened to float32, exactly.
+  std::map<std::string, std::string> dtypes;
+
   // The tensor called `name`, or nullptr.
   const Tensor* find(const std::string& name) const;
 };
 
-// Reads and validates a whole safetensors file. Only F32 tensors are accepted. If the file
+// Reads and validates a whole safetensors file. F32, BF16 and I8 tensors are accepted (the
+// latter two for quantized models; see SafeTensorsFile::dtypes). If the file
 // holds checksums, they are verified: a mismatch is a ModelFileError "<path>: tensor 'x' fails
 // its checksum: the file is corrupt" (or "the header fails its checksum ...").
 SafeTensorsFile read_safetensors(const std::filesystem::path& path);
@@ -81,19 +87,23 @@ SafeTensorsFile parse_safetensors(const void* data, size_t size, const std::file
 // Writes `tensors` (in this order in the data buffer) and `metadata` atomically (see
 // atomic_write). Names must be unique, non-empty and not "__metadata__"; `metadata` must not
 // hold kChecksumsKey. With `checksums`, the header gets the checksums entry (see above).
+// `dtypes` stores the named tensors as "BF16" or "I8" instead of F32; each of their values must
+// be exactly representable (a bfloat16 value; an integer in −128..127), or nothing is written.
 void write_safetensors(const std::filesystem::path& path, const NamedTensors& tensors,
-                       const std::map<std::string, std::string>& metadata, bool checksums = false);
+                       const std::map<std::string, std::string>& metadata, bool checksums = false,
+                       const std::map<std::string, std::string>& dtypes = {});
 
 // One tensor's place in the header, as the header checksum sees it.
 struct HeaderEntry {
   std::string name;
   Shape shape;
   uint64_t begin = 0, end = 0;  // data_offsets
+  std::string dtype = "F32";    // "F32", "BF16" or "I8"
 };
 
 // The bytes whose CRC-32 is the header checksum: for each metadata entry other than
 // kChecksumsKey, by key in byte order, str(key) str(value); then for each tensor, by name in
-// byte order, str(name) str("F32") u64(rank) u64(dim)... u64(begin) u64(end); where u64 is an
+// byte order, str(name) str(dtype) u64(rank) u64(dim)... u64(begin) u64(end); where u64 is an
 // unsigned 64-bit little-endian integer and str(s) is u64(byte length of s) then s's UTF-8
 // bytes. Independent of JSON spelling (whitespace, key order, escapes), so Python can compute
 // it too (tests/fixtures/io/gen_safetensors_fixture.py does).

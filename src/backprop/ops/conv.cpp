@@ -39,6 +39,7 @@
 
 #include "backprop/backend/backend.hpp"
 #include "backprop/backend/conv_kernels.hpp"
+#include "backprop/backend/dnnl_conv.hpp"
 #include "backprop/ops/conv_ops.hpp"
 
 namespace bp::ops {
@@ -98,6 +99,11 @@ Geo geometry(const Var& x, const Var& w, const Var& b, const Conv2dParams& p, co
   g.P = g.OH * g.OW;
   g.pointwise = g.KH == 1 && g.KW == 1 && g.sh == 1 && g.sw == 1 && g.ph == 0 && g.pw == 0;
   return g;
+}
+
+// The geometry as the backend's oneDNN engine takes it (backend/dnnl_conv.hpp).
+backend::ConvDesc conv_desc(const Geo& g) {
+  return {g.N, g.C, g.H, g.W, g.O, g.KH, g.KW, g.OH, g.OW, g.G, g.sh, g.sw, g.ph, g.pw, g.dh, g.dw};
 }
 
 // Columns ox in [lo, hi) read inside the row for kernel column kx; the others read padding.
@@ -606,7 +612,11 @@ Var conv_impl(const Var& x, const Var& w, const Var& b, const Conv2dParams& p, b
   const float* wv = w.value().data();
   const float* bv = has_bias ? b.value().data() : nullptr;
   float* yv = out.data();
-  if (direct_ok(g)) {
+  // oneDNN instead where it measured faster (backend::use_dnnl_conv has the rule), both passes.
+  const backend::ConvDesc cd = conv_desc(g);
+  if (backend::use_dnnl_conv(cd, backend::ConvPass::Forward)) {
+    backend::dnnl_conv_forward(cd, xv, wv, bv, relu, yv);
+  } else if (direct_ok(g)) {
     // Weights repacked as (K, O + 16): one row of output-channel weights per tap.
     const int64_t ldw = g.O + 16;
     std::vector<float> wt(static_cast<size_t>(g.K * ldw), 0.f);
@@ -647,7 +657,7 @@ Var conv_impl(const Var& x, const Var& w, const Var& b, const Conv2dParams& p, b
   }
   std::vector<Var> inputs{x, w};
   if (has_bias) inputs.push_back(b);
-  return make_result(std::move(out), std::move(inputs), [g, has_bias, relu](Node& nd) {
+  return make_result(std::move(out), std::move(inputs), [g, cd, has_bias, relu](Node& nd) {
     Node& nx = *nd.inputs[0];
     Node& nw = *nd.inputs[1];
     Node* nb = has_bias ? nd.inputs[2].get() : nullptr;
@@ -658,6 +668,10 @@ Var conv_impl(const Var& x, const Var& w, const Var& b, const Conv2dParams& p, b
     float* dx = want_x ? grad_buffer(nx).data() : nullptr;
     float* dw = want_w ? grad_buffer(nw).data() : nullptr;
     float* db = want_b ? grad_buffer(*nb).data() : nullptr;
+    if (backend::use_dnnl_conv(cd, backend::ConvPass::Backward)) {
+      backend::dnnl_conv_backward(cd, xv, wv, dy, relu ? nd.value.data() : nullptr, dx, dw, db);
+      return;
+    }
     const int64_t wsize = g.O * g.K;
     const int nt = batch_threads(g);
     // Threads 1.. accumulate dW and db here: (nt − 1) × (wsize + O), zero-filled.
