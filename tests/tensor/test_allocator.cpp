@@ -273,3 +273,19 @@ TEST(Allocator, CachedBlocksArePoisonedUnderAsan) {
       "use-after-poison");
 }
 #endif
+
+// An op's side buffers (max pooling's argmax) come from the same cache as the tensors.
+TEST(Allocator, ArraysShareTheCache) {
+  REQUIRE_CACHING();
+  memory::release_cache();
+  int32_t* first = nullptr;
+  {
+    std::shared_ptr<int32_t[]> a = memory::alloc_array<int32_t>(150528);  // (128, 6, 14, 14)
+    EXPECT_TRUE(aligned64(a.get()));
+    a[150527] = 7;
+    first = a.get();
+  }
+  EXPECT_EQ(memory::stats().cached_bytes, static_cast<int64_t>(memory::class_bytes(150528 * 4)));
+  bp::Tensor t = bp::Tensor::empty({128, 6, 14, 14});  // the same bytes: the same block
+  EXPECT_EQ(static_cast<void*>(t.data()), static_cast<void*>(first));
+}

@@ -25,6 +25,8 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
+#include <type_traits>
 
 namespace bp::memory {
 
@@ -56,5 +58,16 @@ size_t class_bytes(size_t bytes);
 void* allocate(size_t bytes);
 // Returns a block from allocate(bytes) (the same `bytes`).
 void deallocate(void* p, size_t bytes) noexcept;
+
+// Uninitialised storage for n values of T from the same cache, for the buffers an op keeps
+// beside its tensors between forward and backward (max pooling's argmax indices): they come
+// and go with the activations, every step.
+template <class T>
+std::shared_ptr<T[]> alloc_array(size_t n) {
+  static_assert(std::is_trivially_copyable_v<T> && alignof(T) <= 64);
+  const size_t bytes = (n > 0 ? n : 1) * sizeof(T);
+  T* p = static_cast<T*>(allocate(bytes));
+  return std::shared_ptr<T[]>(p, [bytes](T* q) { deallocate(q, bytes); });  // on failure, deletes p
+}
 
 }  // namespace bp::memory
