@@ -2,6 +2,8 @@
 // process's: each test starts from an empty cache (release_cache) and checks differences of
 // the counters, so tensors that other tests left alive do not matter.
 #include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <cstdint>
@@ -288,4 +290,29 @@ TEST(Allocator, ArraysShareTheCache) {
   EXPECT_EQ(memory::stats().cached_bytes, static_cast<int64_t>(memory::class_bytes(150528 * 4)));
   bp::Tensor t = bp::Tensor::empty({128, 6, 14, 14});  // the same bytes: the same block
   EXPECT_EQ(static_cast<void*>(t.data()), static_cast<void*>(first));
+}
+
+// A fork while another thread allocates leaves the child an allocator it can use (the lock is
+// held across the fork); without that, a child could block forever (alarm turns it into a failure).
+TEST(Allocator, AForkedChildCanAllocate) {
+  std::atomic<bool> stop{false};
+  std::thread busy([&] {
+    while (!stop.load()) memory::deallocate(memory::allocate(4096), 4096);
+  });
+  int failures = 0;
+  for (int i = 0; i < 20; ++i) {
+    const pid_t pid = fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+      alarm(5);
+      memory::deallocate(memory::allocate(8192), 8192);
+      _exit(0);
+    }
+    int status = 0;
+    waitpid(pid, &status, 0);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) ++failures;
+  }
+  stop = true;
+  busy.join();
+  EXPECT_EQ(failures, 0);
 }

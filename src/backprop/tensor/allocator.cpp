@@ -10,6 +10,8 @@
 #include <stdexcept>
 #include <vector>
 
+#include <pthread.h>
+
 #if defined(__SANITIZE_ADDRESS__)
 #define BP_ASAN 1
 #elif defined(__has_feature)
@@ -62,6 +64,9 @@ void unpoison(void* p, size_t n) {
 #endif
 }
 
+struct State;
+State& state();
+
 struct State {
   std::mutex mu;
   bool caching = true;
@@ -73,6 +78,9 @@ struct State {
   State() {
     const char* off = std::getenv("BACKPROP_NO_CACHING_ALLOCATOR");
     caching = !(off && *off && std::strcmp(off, "0") != 0);
+    // A fork while another thread holds the lock would leave the child's copy locked forever
+    // (Python's multiprocessing forks the bindings' process): hold it across the fork.
+    pthread_atfork([] { state().mu.lock(); }, [] { state().mu.unlock(); }, [] { state().mu.unlock(); });
   }
 
   // Evicts cached blocks until cached <= target: the smallest block that is enough on its own,
