@@ -16,6 +16,7 @@
 #include "backprop/nn/cnn.hpp"
 #include "backprop/ops/ops.hpp"
 #include "backprop/optim/optim.hpp"
+#include "backprop/tensor/allocator.hpp"
 
 using namespace bp;
 using Clock = std::chrono::steady_clock;
@@ -101,7 +102,15 @@ int main(int argc, char** argv) {
   }
   std::printf("train threads=%d samples_per_s=%.1f\n", threads, median(rates));
   std::fflush(stdout);
-  if (train_only) return 0;
+  // The tensor allocator's counters (tensor/allocator.hpp), on stderr: scripts/bench_lenet.sh
+  // reads every stdout line as a measurement.
+  auto report_memory = [] {
+    const memory::Stats m = memory::stats();
+    std::fprintf(stderr, "memory peak_live_bytes=%lld cached_bytes=%lld hits=%lld misses=%lld caching=%d\n",
+                 static_cast<long long>(m.peak_live_bytes), static_cast<long long>(m.cached_bytes),
+                 static_cast<long long>(m.hits), static_cast<long long>(m.misses), m.caching ? 1 : 0);
+  };
+  if (train_only) return report_memory(), 0;
 
   net->set_training(false);
   autograd::NoGradGuard ng;
@@ -123,5 +132,6 @@ int main(int argc, char** argv) {
     std::printf("infer%lld threads=%d samples_per_s=%.1f\n", static_cast<long long>(bs), threads, median(rates));
     std::fflush(stdout);
   }
+  report_memory();
   return 0;
 }

@@ -112,6 +112,11 @@ TEST_F(Pipeline, TrainEvaluateSaveOnASmallCsv) {
   EXPECT_EQ(r.report.at("test").at("examples").get<int>(), 50);
   EXPECT_GT(r.report.at("test").at("accuracy").get<double>(), 0.85);
   EXPECT_EQ(r.report.at("model_file"), model);
+  // The fit's peak of tensor memory holds at least the 150 training rows (two numeric columns).
+  const auto peak = r.report.at("training").at("peak_tensor_bytes").get<int64_t>();
+  EXPECT_GE(peak, 150 * 2 * 4);
+  EXPECT_LT(peak, 64 << 20);
+  EXPECT_NE(pipeline::describe_training(r.report).find(", peak tensor memory "), std::string::npos);
   // The report file holds what the function returned; the model file reloads with its data.
   EXPECT_EQ(nlohmann::json::parse(std::ifstream(report)), r.report);
   const io::ModelFile mf = io::load_model(model);

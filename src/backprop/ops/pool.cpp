@@ -13,6 +13,7 @@
 #include "backprop/backend/backend.hpp"
 #include "backprop/backend/conv_kernels.hpp"
 #include "backprop/ops/conv_ops.hpp"
+#include "backprop/tensor/allocator.hpp"
 
 namespace bp::ops {
 
@@ -86,10 +87,10 @@ Var max_pool2d(const Var& x, int64_t kernel, int64_t stride, int64_t pad) {
   const PoolGeo g = pool_geometry(x, kernel, stride, pad, "max_pool2d");
   const int64_t HW = g.H * g.W, OP = g.OH * g.OW;
   Tensor out = Tensor::empty({x.shape()[0], x.shape()[1], g.OH, g.OW});
-  auto arg = std::make_shared<std::vector<int32_t>>(static_cast<size_t>(g.planes * OP));  // (N, C, OH, OW)
+  auto arg = memory::alloc_array<int32_t>(static_cast<size_t>(g.planes * OP));  // (N, C, OH, OW)
   const float* xv = x.value().data();
   float* yv = out.data();
-  int32_t* av = arg->data();
+  int32_t* av = arg.get();
   const bool fast = g.k == 2 && g.s == 2 && g.p == 0;
   [[maybe_unused]] const bool avx512 = backend::conv_avx512();
   backend::parallel_for(g.planes, g.planes * (HW + 2 * OP), [&](int64_t pl0, int64_t pl1) {
@@ -142,7 +143,7 @@ Var max_pool2d(const Var& x, int64_t kernel, int64_t stride, int64_t pad) {
     Node& in = *nd.inputs[0];
     float* dx = grad_buffer(in).data();  // (N, C, H, W), += the routed gradients
     const float* dy = nd.grad.data();    // (N, C, OH, OW)
-    const int32_t* av = arg->data();
+    const int32_t* av = arg.get();
     backend::parallel_for(g.planes, g.planes * 3 * OP, [&](int64_t pl0, int64_t pl1) {
       for (int64_t pl = pl0; pl < pl1; ++pl)
         for (int64_t q = 0; q < OP; ++q) dx[pl * HW + av[pl * OP + q]] += dy[pl * OP + q];

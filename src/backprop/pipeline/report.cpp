@@ -7,6 +7,7 @@
 
 #include "backprop/eval/metrics.hpp"
 #include "backprop/eval/multiclass.hpp"
+#include "backprop/pipeline/memory.hpp"
 #include "backprop/util/atomic_file.hpp"
 
 namespace bp::pipeline {
@@ -96,6 +97,7 @@ nlohmann::json training_report(const data::DataSpec& data, const data::Prepared&
             {"stopped_early", t.history.stopped_early},
             {"seconds", t.seconds},
             {"mean_samples_per_second", samples_per_s},
+            {"peak_tensor_bytes", t.peak_tensor_bytes},
             {"history", epochs}}}};
 }
 
@@ -116,11 +118,14 @@ std::string describe_training(const nlohmann::json& r) {
                   t.at("seconds").get<double>());
     return buf;
   }
-  std::snprintf(buf, sizeof buf, "model %s (%s parameters), %s lr %g, %zu epochs of batch %lld: %.1f s, %s samples/s%s",
+  const std::string peak = t.contains("peak_tensor_bytes")  // older reports lack it
+                               ? ", peak tensor memory " + format_bytes(t.at("peak_tensor_bytes").get<double>())
+                               : "";
+  std::snprintf(buf, sizeof buf, "model %s (%s parameters), %s lr %g, %zu epochs of batch %lld: %.1f s, %s samples/s%s%s",
                 t.at("model").get<std::string>().c_str(), grouped(t.at("parameters").get<double>()).c_str(),
                 t.at("optimizer").at("name").get<std::string>().c_str(), t.at("optimizer").at("lr").get<double>(),
                 t.value("epochs_run", t.at("history").size()), t.at("batch_size").get<long long>(), t.at("seconds").get<double>(),
-                grouped(t.at("mean_samples_per_second").get<double>()).c_str(),
+                grouped(t.at("mean_samples_per_second").get<double>()).c_str(), peak.c_str(),
                 t.at("stopped_early").get<bool>() ? (", stopped early; kept epoch " + std::to_string(t.at("best_epoch").get<int>())).c_str() : "");
   return buf;
 }

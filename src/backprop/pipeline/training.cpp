@@ -9,6 +9,7 @@
 #include "backprop/pipeline/checkpoint.hpp"
 #include "backprop/pipeline/errors.hpp"
 #include "backprop/pipeline/memory.hpp"
+#include "backprop/tensor/allocator.hpp"
 
 namespace bp::pipeline {
 
@@ -242,6 +243,7 @@ Trained train_model(const TrainSpec& spec, const data::Dataset& all_train, const
     throw UsageError(e.what());
   }
   const auto t0 = std::chrono::steady_clock::now();
+  memory::reset_peak();  // the peak of this fit (the process's tensors: the data sets' included)
   train::Targets ty = targets_of(*train), vy;
   if (va.size() > 0) vy = targets_of(va);
   const data::TargetScaling& ts = out.target_scaling;
@@ -313,6 +315,7 @@ Trained train_model(const TrainSpec& spec, const data::Dataset& all_train, const
     if (fo.sync && saver) saver->write(out.state);  // the final checkpoint (rank 0's save writes it)
     out.interrupted = true;
     out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    out.peak_tensor_bytes = memory::stats().peak_live_bytes;
     return out;
   }
   if (!ts.identity()) {  // y = scale z + center: the unscaling folded into the output layer
@@ -323,6 +326,7 @@ Trained train_model(const TrainSpec& spec, const data::Dataset& all_train, const
     for (int64_t i = 0; i < b.numel(); ++i) b[i] = static_cast<float>(ts.inverse(b[i]));
   }
   out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  out.peak_tensor_bytes = memory::stats().peak_live_bytes;
   return out;
 }
 

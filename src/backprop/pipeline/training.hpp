@@ -97,6 +97,9 @@ struct Trained {
   data::TargetScaling target_scaling;  // regression: how the fit saw the targets (identity: unscaled)
   dist::AsyncStats async_stats;        // asynchronous SGD (TrainSpec::async_session): rank 0's counts
   double seconds = 0;
+  // Networks: the most bytes of tensor storage live at once during the fit (tensor/allocator.hpp,
+  // peak_live_bytes; the process's tensors, the data sets' included). 0 for the learners.
+  int64_t peak_tensor_bytes = 0;
   // With checkpointing: where the fit stands; `interrupted` when should_stop stopped it (the
   // model then holds the weights of that step, in the fit's target units, and is no result).
   train::TrainState state;

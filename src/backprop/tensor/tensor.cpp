@@ -1,9 +1,12 @@
 #include "backprop/tensor/tensor.hpp"
 
 #include <cmath>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <new>
+
+#include "backprop/tensor/allocator.hpp"
 
 namespace bp {
 
@@ -26,11 +29,11 @@ int64_t shape_numel(const Shape& s) {
 }
 
 std::shared_ptr<float[]> alloc_floats(int64_t n) {
-  size_t bytes = static_cast<size_t>(n > 0 ? n : 1) * sizeof(float);
-  bytes = (bytes + 63) / 64 * 64;
-  void* p = std::aligned_alloc(64, bytes);
-  if (!p) throw std::bad_alloc();
-  return std::shared_ptr<float[]>(static_cast<float*>(p), [](float* q) { std::free(q); });
+  if (n > static_cast<int64_t>(SIZE_MAX / sizeof(float))) throw std::bad_alloc();
+  const size_t bytes = static_cast<size_t>(n > 0 ? n : 1) * sizeof(float);
+  auto* p = static_cast<float*>(memory::allocate(bytes));
+  // If the control block cannot be allocated, shared_ptr itself calls the deleter.
+  return std::shared_ptr<float[]>(p, [bytes](float* q) { memory::deallocate(q, bytes); });
 }
 
 Tensor Tensor::empty(Shape shape) {

@@ -76,7 +76,8 @@ class Tensor {
   float* data_ = nullptr;
 };
 
-// 64-byte aligned float allocation, freed when the last owner goes.
+// 64-byte aligned float allocation from the caching allocator (tensor/allocator.hpp), returned
+// to it when the last owner goes.
 std::shared_ptr<float[]> alloc_floats(int64_t n);
 
 }  // namespace bp
