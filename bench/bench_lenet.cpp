@@ -108,9 +108,9 @@ void dump_resnet(const std::string& path, const std::vector<Tensor>& xs, const s
 }
 
 // Per-layer times of training steps. The forward walks the network the way Sequential and
-// Residual do (Residual: block, projection, add, post activation), timing each layer; the
-// backward wraps every recorded node's backward function with a clock, labelled with the layer
-// whose output it is (ops inside a layer are labelled by their op name).
+// Residual do (Residual: block, projection, then add_relu, or add and the post activation),
+// timing each layer; the backward wraps every recorded node's backward function with a
+// clock, labelled with the layer whose output it is (ops inside a layer by their op name).
 struct Profile {
   std::vector<std::string> order;          // labels in first-seen order
   std::map<std::string, double> fwd, bwd;  // seconds
@@ -136,8 +136,9 @@ struct Profile {
     if (auto* r = dynamic_cast<nn::Residual*>(&m)) {
       Var y = forward(r->block(), x, path + ".block");
       Var sc = r->projection() ? forward(*r->projection(), x, path + ".projection") : x;
-      Var sum = timed(path + " add", [&] { return ops::add(y, sc); });
       const auto post = nn::act_from_string(r->config()["post"].get<std::string>());
+      if (post == nn::Act::ReLU) return timed(path + " add_relu", [&] { return ops::add_relu(y, sc); });
+      Var sum = timed(path + " add", [&] { return ops::add(y, sc); });
       return timed(path + " " + nn::to_string(post), [&] { return nn::apply(post, sum); });
     }
     return timed(path + " " + m.type() + " " + shape_str(x.shape()), [&] { return m.forward(x); });
