@@ -14,6 +14,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <ctime>
 #include <functional>
 #include <map>
 #include <string>
@@ -34,6 +35,14 @@ using Clock = std::chrono::steady_clock;
 namespace {
 
 double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+
+// The process's CPU time in seconds (all its threads): what --profile measures, so that time
+// spent waiting for a core on a loaded machine does not count.
+double cpu_seconds() {
+  timespec t{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+  return static_cast<double>(t.tv_sec) + 1e-9 * static_cast<double>(t.tv_nsec);
+}
 
 double median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
@@ -121,9 +130,9 @@ struct Profile {
     m[k] += t;
   }
   Var timed(const std::string& k, const std::function<Var()>& f) {
-    const auto t0 = Clock::now();
+    const double t0 = cpu_seconds();
     Var v = f();
-    add(fwd, k, seconds_since(t0));
+    add(fwd, k, cpu_seconds() - t0);
     if (v.defined()) label.insert_or_assign(v.node(), k);  // an address may be reused once a constant is freed
     return v;
   }
@@ -156,9 +165,9 @@ struct Profile {
       auto it = label.find(nd);
       std::string k = it != label.end() ? it->second : std::string("(op) ") + nd->op;
       nd->backward = [this, k, f = std::move(nd->backward)](Node& n) {
-        const auto t0 = Clock::now();
+        const double t0 = cpu_seconds();
         f(n);
-        add(bwd, k, seconds_since(t0));
+        add(bwd, k, cpu_seconds() - t0);
       };
     }
   }
@@ -168,31 +177,33 @@ void profile_training(nn::Module& net, optim::Optimizer& opt, const std::vector<
                       const std::vector<std::vector<int32_t>>& ys, int steps) {
   Profile p;
   double t_zero = 0, t_loss = 0, t_step = 0, t_release = 0, t_all = 0;
+  const auto wall0 = Clock::now();
   for (int s = 0; s < steps; ++s) {
-    const auto t0 = Clock::now();
+    const double t0 = cpu_seconds();
     opt.zero_grad();
-    t_zero += seconds_since(t0);
+    t_zero += cpu_seconds() - t0;
     {
       Var out = p.forward(net, Var(xs[s % xs.size()]), "");
-      auto t1 = Clock::now();
+      double t1 = cpu_seconds();
       Var loss = ops::softmax_cross_entropy(out, ys[s % ys.size()]);
-      t_loss += seconds_since(t1);
+      t_loss += cpu_seconds() - t1;
       p.wrap(loss);
       loss.backward();
-      t1 = Clock::now();
+      t1 = cpu_seconds();
       out = Var();
       loss = Var();  // frees the graph: activations and their gradients
-      t_release += seconds_since(t1);
+      t_release += cpu_seconds() - t1;
     }
     p.label.clear();
-    auto t1 = Clock::now();
+    double t1 = cpu_seconds();
     opt.step();
-    t_step += seconds_since(t1);
-    t_all += seconds_since(t0);
+    t_step += cpu_seconds() - t1;
+    t_all += cpu_seconds() - t0;
   }
   const double ms = 1e3 / steps;
   double fsum = 0, bsum = 0;
-  std::printf("profile: %d training steps, ms per step (forward, backward)\n", steps);
+  const double wall = seconds_since(wall0);
+  std::printf("profile: %d training steps, CPU ms per step (forward, backward), share of the step\n", steps);
   for (auto& k : p.order) {
     const double f = p.fwd.count(k) ? p.fwd[k] : 0, b = p.bwd.count(k) ? p.bwd[k] : 0;
     fsum += f;
@@ -203,7 +214,8 @@ void profile_training(nn::Module& net, optim::Optimizer& opt, const std::vector<
   std::printf("  %-58s %8.3f\n  %-58s %8.3f\n  %-58s %8.3f\n  %-58s %8.3f\n  %-58s %8.3f\n", "zero_grad", t_zero * ms,
               "softmax cross-entropy forward", t_loss * ms, "optimizer step (Adam)", t_step * ms,
               "releasing the graph", t_release * ms, "the rest", other * ms);
-  std::printf("  %-58s %8.3f ms per step, %.1f samples/s\n", "total", t_all * ms, 128.0 * steps / t_all);
+  std::printf("  %-58s %8.3f CPU ms per step (%.1f samples per CPU second); wall %.3f ms per step\n", "total", t_all * ms,
+              128.0 * steps / t_all, wall * ms);
 }
 
 }  // namespace

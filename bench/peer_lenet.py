@@ -2,7 +2,7 @@
 """The PyTorch peer of bench_lenet.cpp: the same networks, the same work.
 
     /usr/bin/python3 bench/peer_lenet.py [--threads N] [--steps S] [--repeats R] [--train-only]
-                                         [--model lenet5|resnet] [--summary] [--check FILE]
+                                         [--model lenet5|resnet] [--summary] [--check FILE] [--profile]
 
 --model lenet5: LeNet-5 (ReLU, max pooling). --model resnet: the twin of nn::make_resnet's
 default network (src/backprop/nn/cnn.cpp), layer for layer:
@@ -15,6 +15,8 @@ with the basic block conv3x3(stride)-BN-ReLU-conv3x3-BN, plus the shortcut, then
 prints ours). --check FILE reads a safetensors file written by `bench_lenet --model resnet
 --dump FILE` (our weights, an input batch, and our outputs and gradients), loads the weights
 into the twin and checks that both sides compute the same thing; exits 1 if not.
+--profile prints PyTorch's own profile of S training steps (self CPU time per operator), beside
+bench_lenet --profile.
 """
 import argparse
 import json
@@ -36,6 +38,7 @@ p.add_argument("--train-only", action="store_true")
 p.add_argument("--model", choices=["lenet5", "resnet"], default="lenet5")
 p.add_argument("--summary", action="store_true")
 p.add_argument("--check", metavar="FILE")
+p.add_argument("--profile", action="store_true")
 a = p.parse_args()
 torch.set_num_threads(a.threads)
 torch.manual_seed(1)
@@ -182,6 +185,14 @@ def train_steps(n):
 
 net.train()
 train_steps(5)
+if a.profile:
+    t0 = time.process_time()
+    with torch.autograd.profiler.profile() as prof:
+        train_steps(a.steps)
+    cpu = time.process_time() - t0
+    print(prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=25))
+    print(f"total {1e3 * cpu / a.steps:.3f} CPU ms per step (under the profiler)")
+    sys.exit(0)
 rates = []
 for _ in range(a.repeats):
     t0 = time.perf_counter()

@@ -1,6 +1,7 @@
 // Batch normalisation and dropout, forward beside backward.
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 #include <memory>
 #include <vector>
@@ -195,7 +196,8 @@ Var batch_norm_relu(const Var& x, const Var& gamma, const Var& beta, Tensor* run
   return batch_norm_impl(x, gamma, beta, running_mean, running_var, training, momentum, eps, true);
 }
 
-// y = x·m with m = 1/(1 − p) (kept) or 0 (dropped); dx = dy·m.
+// y = x·m with m = 1/(1 − p) (kept) or 0 (dropped); dx = dy·m. The mask is kept as one byte
+// per element (kept or not) for backward.
 // An element is dropped when the generator's uniform() = k·2⁻⁵³ (k its word's top 53 bits)
 // is below p, i.e. when k < ⌈p·2⁵³⌉: the same draws as comparing uniform() with p, without
 // the conversion, and written branch-free (the outcome is a coin toss the branch predictor
@@ -205,24 +207,23 @@ Var dropout(const Var& x, float p, bool training, Rng& rng) {
   if (!training || p == 0.f) return x;
   const float keep = p < 1.f ? 1.f / (1.f - p) : 0.f;
   const auto threshold = static_cast<uint64_t>(std::ceil(std::ldexp(static_cast<double>(p), 53)));
-  auto mask = std::make_shared<Tensor>(Tensor::empty(x.shape()));
-  float* m = mask->data();
-  const float* xv = x.value().data();
+  const int64_t count = x.numel();
+  auto kept = std::make_shared<std::vector<uint8_t>>(static_cast<size_t>(count));
+  uint8_t* k = kept->data();
+  for (int64_t i = 0; i < count; ++i) k[i] = (rng.next_u64() >> 11) >= threshold;
+  const float* __restrict xv = x.value().data();
   Tensor out = Tensor::empty(x.shape());
-  float* y = out.data();
-  const int64_t count = out.numel();
-  for (int64_t i = 0; i < count; ++i) m[i] = (rng.next_u64() >> 11) < threshold ? 0.f : keep;
+  float* __restrict y = out.data();
 #pragma omp simd
-  for (int64_t i = 0; i < count; ++i) y[i] = xv[i] * m[i];
-  return make_result(std::move(out), {x}, [mask](Node& nd) {
+  for (int64_t i = 0; i < count; ++i) y[i] = xv[i] * (k[i] ? keep : 0.f);  // as x·m: a NaN stays NaN
+  return make_result(std::move(out), {x}, [kept, keep, count](Node& nd) {
     Node& in = *nd.inputs[0];
     Tensor g = Tensor::empty(in.value.shape());
-    const float* __restrict m = mask->data();
+    const uint8_t* __restrict k = kept->data();
     const float* __restrict dy = nd.grad.data();
     float* __restrict gp = g.data();
-    const int64_t count = g.numel();
 #pragma omp simd
-    for (int64_t i = 0; i < count; ++i) gp[i] = dy[i] * m[i];
+    for (int64_t i = 0; i < count; ++i) gp[i] = dy[i] * (k[i] ? keep : 0.f);
     accumulate(in, std::move(g));
   }, "dropout");
 }
