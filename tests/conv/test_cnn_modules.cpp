@@ -6,6 +6,7 @@
 #include "backprop/nn/cnn.hpp"
 #include "backprop/nn/layers.hpp"
 #include "backprop/nn/zoo.hpp"
+#include "backprop/ops/conv_ops.hpp"
 #include "backprop/ops/ops.hpp"
 #include "backprop/optim/optim.hpp"
 #include "backprop/train/fit.hpp"
@@ -116,8 +117,10 @@ TEST(ConvModules, ResidualBlockGradcheckAndShortcut) {
     for (uint64_t seed = 2;; ++seed) {
       x = random_tensor({2, 2, 6, 6}, seed);
       bp::autograd::NoGradGuard ng;
-      auto& block = static_cast<nn::Sequential&>(r.block());  // conv, BN, ReLU, conv, BN
-      Tensor inner = block[1].forward(block[0].forward(Var(x))).value();
+      auto& block = static_cast<nn::Sequential&>(r.block());  // conv, BN with its ReLU, conv, BN
+      auto& bn = static_cast<nn::BatchNorm&>(block[1]);
+      Tensor rm = bn.running_mean.clone(), rv = bn.running_var.clone();  // the inner ReLU's input
+      Tensor inner = bp::ops::batch_norm(block[0].forward(Var(x)), bn.weight, bn.bias, &rm, &rv, training).value();
       Tensor pre = bp::ops::add(block.forward(Var(x)), r.projection()->forward(Var(x))).value();
       float closest = 1e9f;
       for (const Tensor* t : {&inner, &pre})

@@ -70,8 +70,7 @@ std::unique_ptr<Sequential> make_resnet(const ResNetConfig& c) {
   // commutes with ReLU, and with the batch norm's per-channel scaling where γ > 0).
   net->emplace<Conv2d>(img[0], c.stem, Conv2dOptions{.kernel = 3, .padding = 1, .bias = false}, rng);
   net->emplace<MaxPool2d>(2);
-  net->emplace<BatchNorm>(c.stem);
-  net->emplace<Activation>(Act::ReLU);
+  net->emplace<BatchNorm>(c.stem, 2, 0.1f, 1e-5f, true, Act::ReLU);  // BN–ReLU in one block
   int64_t prev = c.stem, h = img[1] / 2, w = img[2] / 2;
   for (size_t i = 0; i < c.stages.size(); ++i) {
     if (c.stages[i] <= 0) throw std::invalid_argument("residual stages need positive channel counts");

@@ -49,7 +49,8 @@ std::unique_ptr<Module> module_from_config(const nlohmann::json& cfg, Rng& rng) 
   if (type == "dropout") return std::make_unique<Dropout>(get<float>(cfg, "p"), get<uint64_t>(cfg, "seed"));
   if (type == "batch_norm1d" || type == "batch_norm2d")
     return std::make_unique<BatchNorm>(get<int64_t>(cfg, "channels"), type == "batch_norm1d" ? 1 : 2,
-                                       get<float>(cfg, "momentum"), get<float>(cfg, "eps"), get<bool>(cfg, "affine"));
+                                       get<float>(cfg, "momentum"), get<float>(cfg, "eps"), get<bool>(cfg, "affine"),
+                                       cfg.contains("act") ? act_from_string(get<std::string>(cfg, "act")) : Act::Identity);
   if (type == "reshape") return std::make_unique<Reshape>(get<Shape>(cfg, "shape"));
   if (type == "random_shift_flip")
     return std::make_unique<RandomShiftFlip>(get<int64_t>(cfg, "max_shift"), get<bool>(cfg, "flip"), get<uint64_t>(cfg, "seed"));

@@ -19,6 +19,7 @@ Var Residual::forward(const Var& x) {
   if (y.shape() != s.shape())
     throw ShapeError("residual: block output " + shape_str(y.shape()) + " and shortcut " + shape_str(s.shape()) +
                      " differ (give the block a projection)");
+  if (post_ == Act::ReLU) return ops::add_relu(y, s);  // one block: no tensor for the sum
   return apply(post_, ops::add(y, s));
 }
 
@@ -75,8 +76,7 @@ nlohmann::json Residual::config() const {
 std::unique_ptr<Residual> make_basic_block(int64_t in, int64_t out, int64_t stride, Rng& rng) {
   auto block = std::make_unique<Sequential>();
   block->emplace<Conv2d>(in, out, Conv2dOptions{.kernel = 3, .stride = stride, .padding = 1, .bias = false}, rng);
-  block->emplace<BatchNorm>(out);
-  block->emplace<Activation>(Act::ReLU);
+  block->emplace<BatchNorm>(out, 2, 0.1f, 1e-5f, true, Act::ReLU);  // BN–ReLU in one block
   block->emplace<Conv2d>(out, out, Conv2dOptions{.kernel = 3, .stride = 1, .padding = 1, .bias = false}, rng);
   block->emplace<BatchNorm>(out);
   std::unique_ptr<Module> proj;

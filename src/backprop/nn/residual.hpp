@@ -33,6 +33,7 @@ class Residual : public Module {
 
 // The basic residual block of He et al. (2016): conv3×3(stride)–BN–ReLU–conv3×3–BN, plus
 // the shortcut, then ReLU. The shortcut projects (1×1 conv, stride) when in != out or stride != 1.
+// The block is a Sequential of conv, BatchNorm with the ReLU fused (act = ReLU), conv, BatchNorm.
 std::unique_ptr<Residual> make_basic_block(int64_t in, int64_t out, int64_t stride, Rng& rng);
 
 }  // namespace bp::nn

@@ -181,7 +181,7 @@ void add_module(GraphBuilder& b, nn::Module& m, const std::string& prefix) {
                                b.initializer(pre + "running_mean", bn->running_mean),
                                b.initializer(pre + "running_var", bn->running_var)});
     attr(n, "epsilon", cfg.at("eps").get<float>());
-    return;
+    return add_activation(b, bn->act());
   }
   if (type == "flatten") {
     attr(b.node("Flatten", {b.cur}), "axis", int64_t{1});

@@ -59,6 +59,10 @@ Var global_avg_pool2d(const Var& x);
 // null in training mode (no statistics kept); eval mode needs them.
 Var batch_norm(const Var& x, const Var& gamma, const Var& beta, Tensor* running_mean, Tensor* running_var,
                bool training, float momentum = 0.1f, float eps = 1e-5f);
+// relu(batch_norm(...)) as one block (the same values; no separate activation tensor): the
+// residual net's BN–ReLU pairs.
+Var batch_norm_relu(const Var& x, const Var& gamma, const Var& beta, Tensor* running_mean, Tensor* running_var,
+                    bool training, float momentum = 0.1f, float eps = 1e-5f);
 // Inverted dropout: in training, each element is zeroed with probability p and survivors are
 // scaled by 1/(1 − p), so eval mode is the identity. Draws come from `rng` (seeded by the caller).
 Var dropout(const Var& x, float p, bool training, Rng& rng);

@@ -2,6 +2,7 @@
 // Backward of a broadcast operand sums the output gradient over the stretched dimensions,
 // which the index maps below do implicitly (several outputs map to one input element).
 #include <cmath>
+#include <cstring>
 
 #include "backprop/ops/detail.hpp"
 #include "backprop/ops/ops.hpp"
@@ -129,11 +130,68 @@ Var binary(const Var& a, const Var& b, const char* name, F f, DA dfa, DB dfb) {
   }, name);
 }
 
+// Adds count values g into n's gradient: a copy when it has none yet (no zero fill), else in place.
+void add_gradient(Node& n, const float* g, int64_t count) {
+  if (!n.requires_grad) return;
+  if (!n.grad.defined()) {
+    Tensor t = Tensor::empty(n.value.shape());
+    std::memcpy(t.data(), g, static_cast<size_t>(count) * sizeof(float));
+    accumulate(n, std::move(t));
+    return;
+  }
+  float* __restrict d = n.grad.data();
+#pragma omp simd
+  for (int64_t i = 0; i < count; ++i) d[i] += g[i];
+}
+
 }  // namespace
 
+// Operands of one shape (the residual sum's case) take a plain loop each way: the output,
+// then the gradient passed to each operand unchanged. Broadcasting goes through binary().
 Var add(const Var& a, const Var& b) {
-  return binary(a, b, "add", [](float x, float y) { return x + y; }, [](float, float) { return 1.f; },
-                [](float, float) { return 1.f; });
+  if (a.shape() != b.shape())
+    return binary(a, b, "add", [](float x, float y) { return x + y; }, [](float, float) { return 1.f; },
+                  [](float, float) { return 1.f; });
+  Tensor out = Tensor::empty(a.shape());
+  const float* __restrict av = a.value().data();
+  const float* __restrict bv = b.value().data();
+  float* __restrict ov = out.data();
+  const int64_t n = out.numel();
+#pragma omp simd
+  for (int64_t i = 0; i < n; ++i) ov[i] = av[i] + bv[i];
+  return make_result(std::move(out), {a, b}, [n](Node& nd) {
+    const float* g = nd.grad.data();
+    add_gradient(*nd.inputs[0], g, n);
+    add_gradient(*nd.inputs[1], g, n);
+  }, "add");
+}
+
+// y = max(a + b, 0) (a NaN sum becomes 0, as ops::relu);  da = db = dy·[y > 0].
+Var add_relu(const Var& a, const Var& b) {
+  if (a.shape() != b.shape())
+    throw ShapeError("add_relu: operands " + shape_str(a.shape()) + " and " + shape_str(b.shape()) + " differ");
+  Tensor out = Tensor::empty(a.shape());
+  const float* __restrict av = a.value().data();
+  const float* __restrict bv = b.value().data();
+  float* __restrict ov = out.data();
+  const int64_t n = out.numel();
+#pragma omp simd
+  for (int64_t i = 0; i < n; ++i) {
+    const float s = av[i] + bv[i];
+    ov[i] = s > 0.f ? s : 0.f;
+  }
+  return make_result(std::move(out), {a, b}, [n](Node& nd) {
+    Tensor g = Tensor::empty(nd.value.shape());  // dy·[y > 0]
+    const float* __restrict y = nd.value.data();
+    const float* __restrict dy = nd.grad.data();
+    float* __restrict gp = g.data();
+#pragma omp simd
+    for (int64_t i = 0; i < n; ++i) gp[i] = y[i] > 0.f ? dy[i] : 0.f;
+    add_gradient(*nd.inputs[1], gp, n);
+    Node& na = *nd.inputs[0];  // takes g itself when it has no gradient yet (b may be the same node)
+    if (na.requires_grad && !na.grad.defined()) accumulate(na, std::move(g));
+    else add_gradient(na, gp, n);
+  }, "add_relu");
 }
 
 Var sub(const Var& a, const Var& b) {

@@ -1,5 +1,8 @@
 // Batch normalisation and dropout, forward beside backward.
+#include <algorithm>
 #include <cmath>
+#include <cstdint>
+#include <cstring>
 #include <memory>
 #include <vector>
 
@@ -12,16 +15,23 @@ using autograd::accumulate;
 using autograd::grad_buffer;
 using autograd::make_result;
 
+namespace {
+
 // Sums over a channel's values are float within one (n, c) row of S values (vectorised: the
 // simd reductions allow reassociation) and double across rows.
 // Per channel c over its M = N·S values (S = product of the dims after C):
-//   forward   x̂ = (x − μ)·r with r = 1/√(σ² + ε);  y = γ x̂ + β
-//   backward  dβ = Σ dy;  dγ = Σ dy·x̂
-//             training (μ, σ² depend on x):  dx = γ r (dy − dβ/M − x̂ dγ/M)
-//             eval (μ, σ² are constants):    dx = γ r dy
-// The forward keeps μ and r per channel (not x̂): backward recomputes x̂ from x.
-Var batch_norm(const Var& x, const Var& gamma, const Var& beta, Tensor* running_mean, Tensor* running_var,
-               bool training, float momentum, float eps) {
+//   forward   x̂ = (x − μ)·r with r = 1/√(σ² + ε);  z = γ x̂ + β;  y = z, or max(z, 0) with relu
+//   backward  g = dy, or dy·[y > 0] with relu (z > 0 exactly where y > 0)
+//             dβ = Σ g;  dγ = Σ g·x̂
+//             training (μ, σ² depend on x):  dx = γ r (g − dβ/M − x̂ dγ/M)
+//             eval (μ, σ² are constants):    dx = γ r g
+// The forward keeps μ and r per channel (not x̂): backward recomputes x̂ from x. The statistics
+// take two passes over the channel (the mean, then the spread around it: no cancellation); its
+// N rows of S values stay in cache between the passes. Each channel's numbers come from its own
+// values in a fixed order, so they do not depend on how the channels are split over threads.
+// Fusing the ReLU saves the activation's own tensor and its two passes, forward and backward.
+Var batch_norm_impl(const Var& x, const Var& gamma, const Var& beta, Tensor* running_mean, Tensor* running_var,
+                    bool training, float momentum, float eps, bool relu) {
   const Tensor& xv = x.value();
   if (xv.ndim() < 2) throw ShapeError("batch_norm: input must be (N, C, ...), got " + shape_str(xv.shape()));
   const int64_t N = xv.dim(0), C = xv.dim(1), S = N ? xv.numel() / (N * C) : 0, M = N * S;
@@ -46,7 +56,7 @@ Var batch_norm(const Var& x, const Var& gamma, const Var& beta, Tensor* running_
   backend::parallel_for(C, 3 * M * C, [&](int64_t c0, int64_t c1) {
   for (int64_t c = c0; c < c1; ++c) {
     float mu, var;
-    if (training) {  // two passes: the mean, then the spread around it (no cancellation)
+    if (training) {
       double s = 0;
       for (int64_t n = 0; n < N; ++n) {
         const float* r = xp + (n * C + c) * S;
@@ -84,36 +94,60 @@ Var batch_norm(const Var& x, const Var& gamma, const Var& beta, Tensor* running_
     const float scale = affine ? gp[c] * r : r;  // y = x·scale + shift
     const float shift = (affine ? bp_[c] : 0.f) - mu * scale;
     for (int64_t n = 0; n < N; ++n) {
-      const float* xr = xp + (n * C + c) * S;
-      float* yr = yp + (n * C + c) * S;
-      for (int64_t i = 0; i < S; ++i) yr[i] = xr[i] * scale + shift;
+      const float* __restrict xr = xp + (n * C + c) * S;
+      float* __restrict yr = yp + (n * C + c) * S;
+      if (relu) {
+#pragma omp simd
+        for (int64_t i = 0; i < S; ++i) {
+          const float z = xr[i] * scale + shift;
+          yr[i] = z > 0.f ? z : 0.f;  // as ops::relu (a NaN becomes 0)
+        }
+      } else {
+#pragma omp simd
+        for (int64_t i = 0; i < S; ++i) yr[i] = xr[i] * scale + shift;
+      }
     }
   }
   });
   std::vector<Var> inputs{x};
   if (affine) inputs.insert(inputs.end(), {gamma, beta});
-  return make_result(std::move(out), std::move(inputs), [N, C, S, M, affine, training, mean, rstd](Node& nd) {
+  return make_result(std::move(out), std::move(inputs), [N, C, S, M, affine, training, relu, mean, rstd](Node& nd) {
     Node& nx = *nd.inputs[0];
     Node* ng = affine ? nd.inputs[1].get() : nullptr;
     Node* nb = affine ? nd.inputs[2].get() : nullptr;
     const float* xp = nx.value.data();  // (N, C, S)
+    const float* yp = nd.value.data();  // (N, C, S): the output, for the ReLU's mask
     const float* dy = nd.grad.data();   // (N, C, S)
     const float* gp = affine ? ng->value.data() : nullptr;
-    float* dx = nx.requires_grad ? grad_buffer(nx).data() : nullptr;
+    // dx is written into a fresh tensor when x has no gradient yet (no zero fill, no read),
+    // else added into the one it has.
+    const bool fresh = nx.requires_grad && !nx.grad.defined();
+    Tensor dx_new = fresh ? Tensor::empty(nx.value.shape()) : Tensor();
+    float* dx = fresh ? dx_new.data() : nx.requires_grad ? nx.grad.data() : nullptr;
     float* dg = ng && ng->requires_grad ? grad_buffer(*ng).data() : nullptr;
     float* db = nb && nb->requires_grad ? grad_buffer(*nb).data() : nullptr;
     backend::parallel_for(C, 3 * M * C, [&](int64_t c0, int64_t c1) {
     for (int64_t c = c0; c < c1; ++c) {
       const float mu = (*mean)[c], r = (*rstd)[c];
-      double sdy = 0, sdyx = 0;  // Σ dy, Σ dy·x̂
+      double sdy = 0, sdyx = 0;  // Σ g, Σ g·(x − μ)
       for (int64_t n = 0; n < N; ++n) {
         const float* xr = xp + (n * C + c) * S;
+        const float* yr = yp + (n * C + c) * S;
         const float* gr = dy + (n * C + c) * S;
         float a = 0.f, b = 0.f;
+        if (relu) {
 #pragma omp simd reduction(+ : a, b)
-        for (int64_t i = 0; i < S; ++i) {
-          a += gr[i];
-          b += gr[i] * (xr[i] - mu);
+          for (int64_t i = 0; i < S; ++i) {
+            const float g = yr[i] > 0.f ? gr[i] : 0.f;
+            a += g;
+            b += g * (xr[i] - mu);
+          }
+        } else {
+#pragma omp simd reduction(+ : a, b)
+          for (int64_t i = 0; i < S; ++i) {
+            a += gr[i];
+            b += gr[i] * (xr[i] - mu);
+          }
         }
         sdy += a;
         sdyx += b;
@@ -126,36 +160,70 @@ Var batch_norm(const Var& x, const Var& gamma, const Var& beta, Tensor* running_
       const float mdy = training ? static_cast<float>(sdy / static_cast<double>(M)) : 0.f;
       const float mdyx = training ? static_cast<float>(sdyx / static_cast<double>(M)) : 0.f;
       for (int64_t n = 0; n < N; ++n) {
-        const float* xr = xp + (n * C + c) * S;
-        const float* gr = dy + (n * C + c) * S;
-        float* d = dx + (n * C + c) * S;
-        for (int64_t i = 0; i < S; ++i) d[i] += k * (gr[i] - mdy - (xr[i] - mu) * r * mdyx);
+        const float* __restrict xr = xp + (n * C + c) * S;
+        const float* __restrict yr = yp + (n * C + c) * S;
+        const float* __restrict gr = dy + (n * C + c) * S;
+        float* __restrict d = dx + (n * C + c) * S;
+        if (fresh) {
+#pragma omp simd
+          for (int64_t i = 0; i < S; ++i) {
+            const float g = !relu || yr[i] > 0.f ? gr[i] : 0.f;
+            d[i] = k * (g - mdy - (xr[i] - mu) * r * mdyx);
+          }
+        } else {
+#pragma omp simd
+          for (int64_t i = 0; i < S; ++i) {
+            const float g = !relu || yr[i] > 0.f ? gr[i] : 0.f;
+            d[i] += k * (g - mdy - (xr[i] - mu) * r * mdyx);
+          }
+        }
       }
     }
     });
-  }, training ? "batch_norm" : "batch_norm_eval");
+    if (fresh) accumulate(nx, std::move(dx_new));
+  }, relu ? (training ? "batch_norm_relu" : "batch_norm_relu_eval") : (training ? "batch_norm" : "batch_norm_eval"));
 }
 
-// y = x·m with m = 1/(1 − p) (kept) or 0 (dropped); dx = dy·m.
+}  // namespace
+
+Var batch_norm(const Var& x, const Var& gamma, const Var& beta, Tensor* running_mean, Tensor* running_var,
+               bool training, float momentum, float eps) {
+  return batch_norm_impl(x, gamma, beta, running_mean, running_var, training, momentum, eps, false);
+}
+
+Var batch_norm_relu(const Var& x, const Var& gamma, const Var& beta, Tensor* running_mean, Tensor* running_var,
+                    bool training, float momentum, float eps) {
+  return batch_norm_impl(x, gamma, beta, running_mean, running_var, training, momentum, eps, true);
+}
+
+// y = x·m with m = 1/(1 − p) (kept) or 0 (dropped); dx = dy·m. The mask is kept as one byte
+// per element (kept or not) for backward.
+// An element is dropped when the generator's uniform() = k·2⁻⁵³ (k its word's top 53 bits)
+// is below p, i.e. when k < ⌈p·2⁵³⌉: the same draws as comparing uniform() with p, without
+// the conversion, and written branch-free (the outcome is a coin toss the branch predictor
+// cannot learn).
 Var dropout(const Var& x, float p, bool training, Rng& rng) {
   if (!(p >= 0.f && p <= 1.f)) throw std::invalid_argument("dropout: probability must be in [0, 1], got " + std::to_string(p));
   if (!training || p == 0.f) return x;
   const float keep = p < 1.f ? 1.f / (1.f - p) : 0.f;
-  auto mask = std::make_shared<Tensor>(Tensor::empty(x.shape()));
-  float* m = mask->data();
-  const float* xv = x.value().data();
+  const auto threshold = static_cast<uint64_t>(std::ceil(std::ldexp(static_cast<double>(p), 53)));
+  const int64_t count = x.numel();
+  auto kept = std::make_shared<std::vector<uint8_t>>(static_cast<size_t>(count));
+  uint8_t* k = kept->data();
+  for (int64_t i = 0; i < count; ++i) k[i] = (rng.next_u64() >> 11) >= threshold;
+  const float* __restrict xv = x.value().data();
   Tensor out = Tensor::empty(x.shape());
-  float* y = out.data();
-  for (int64_t i = 0; i < out.numel(); ++i) {
-    m[i] = rng.uniform() < p ? 0.f : keep;
-    y[i] = xv[i] * m[i];
-  }
-  return make_result(std::move(out), {x}, [mask](Node& nd) {
+  float* __restrict y = out.data();
+#pragma omp simd
+  for (int64_t i = 0; i < count; ++i) y[i] = xv[i] * (k[i] ? keep : 0.f);  // as x·m: a NaN stays NaN
+  return make_result(std::move(out), {x}, [kept, keep, count](Node& nd) {
     Node& in = *nd.inputs[0];
     Tensor g = Tensor::empty(in.value.shape());
-    const float* m = mask->data();
-    const float* dy = nd.grad.data();
-    for (int64_t i = 0; i < g.numel(); ++i) g[i] = dy[i] * m[i];
+    const uint8_t* __restrict k = kept->data();
+    const float* __restrict dy = nd.grad.data();
+    float* __restrict gp = g.data();
+#pragma omp simd
+    for (int64_t i = 0; i < count; ++i) gp[i] = dy[i] * (k[i] ? keep : 0.f);
     accumulate(in, std::move(g));
   }, "dropout");
 }

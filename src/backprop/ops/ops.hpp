@@ -24,6 +24,9 @@ Var mul_scalar(const Var& a, float s);
 Var neg(const Var& a);
 Var exp(const Var& a);
 Var log(const Var& a);
+// relu(a + b) for operands of one shape, as one block (a residual block's sum and its ReLU:
+// no tensor for the sum); the gradient dy·[y > 0] goes to both.
+Var add_relu(const Var& a, const Var& b);
 // The shape two operands broadcast to; throws ShapeError if they do not.
 Shape broadcast_shape(const Shape& a, const Shape& b);
 
