@@ -111,6 +111,16 @@ int main(int argc, char** argv) {
   std::printf("# %s\n", bp::backend::machine_line().c_str());
 
   float sink = 0;
+  // OpenBLAS starts its worker threads when it loads and they spin for about 0.1–0.2 s before
+  // they sleep, whatever set_num_threads says: the process's CPU clock would count them in the
+  // first timings (twice the wall time). Let them settle first.
+  {
+    const auto t0 = Clock::now();
+    while (std::chrono::duration<double>(Clock::now() - t0).count() < 0.5) {
+      bp::autograd::NoGradGuard ng;
+      sink += net->forward(bp::Var(x1)).value()[0];
+    }
+  }
   const Timing f32 = time_calls(calls, [&] {
     bp::autograd::NoGradGuard ng;
     sink += net->forward(bp::Var(x1)).value()[0];
