@@ -8,6 +8,8 @@
 #include <nlohmann/json.hpp>
 
 #include "backprop/backend/backend.hpp"
+#include "backprop/backend/dnnl_conv.hpp"
+#include "backprop/backend/qgemm.hpp"
 #include "backprop/util/version.hpp"
 #include "commands.hpp"
 
@@ -20,10 +22,14 @@ Runner add_info(CLI::App& app) {
   return [as_json] {
     const backend::MachineInfo m = backend::machine_info();
     const unsigned cores = std::thread::hardware_concurrency();
+    // What `backprop quantize`d models run on: the AVX-512 BF16 / VNNI products or the portable loops.
+    const std::string quantized = std::string("bf16 ") + (backend::qgemm_native_bf16() ? "avx512_bf16" : "portable") +
+                                  ", int8 " + (backend::qgemm_native_int8() ? "avx512_vnni" : "portable");
     if (*as_json) {
       const nlohmann::json j = {{"version", BACKPROP_VERSION_STRING}, {"blas", m.blas},     {"blas_core", m.blas_core},
                                 {"cpu", m.cpu},                       {"cpu_isa", m.cpu_isa}, {"blas_env", m.blas_env},
-                                {"hardware_threads", cores},          {"note", m.note}};
+                                {"hardware_threads", cores},          {"note", m.note},
+                                {"convolutions", backend::conv_engine_line()}, {"quantized_kernels", quantized}};
       std::printf("%s\n", j.dump(2).c_str());
       return 0;
     }
@@ -33,6 +39,10 @@ Runner add_info(CLI::App& app) {
     std::printf("CPU:          %s (%u hardware threads)\n", m.cpu.empty() ? "?" : m.cpu.c_str(), cores);
     std::printf("vector ISA:   %s\n", m.cpu_isa.c_str());
     std::printf("environment:  %s\n", m.blas_env.empty() ? "no OPENBLAS_* variable set" : m.blas_env.c_str());
+    std::string conv = backend::conv_engine_line();  // "convolutions ours + oneDNN ... where measured faster"
+    if (conv.rfind("convolutions ", 0) == 0) conv = conv.substr(13);
+    std::printf("convolutions: %s\n", conv.c_str());
+    std::printf("quantized:    %s\n", quantized.c_str());
     if (!m.note.empty()) std::printf("note: %s\n", m.note.c_str());
     return 0;
   };

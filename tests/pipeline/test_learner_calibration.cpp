@@ -63,7 +63,9 @@ TEST_F(LearnerCalibration, PlattIsFittedAndAppliedOnTheDecisionValue) {
     for (int64_t i = 0; i < x.dim(0); ++i) {
       ASSERT_EQ(s[i], f[i]);
       outside_unit |= s[i] < 0 || s[i] > 1;
-      if (kind == "random-forest") ASSERT_EQ(s[i], p[2 * i + 1]);  // the default: P(positive)
+      if (kind == "random-forest") {
+        ASSERT_EQ(s[i], p[2 * i + 1]);  // the default: P(positive)
+      }
     }
     EXPECT_EQ(outside_unit, kind != "random-forest");  // a decision value / log-odds, not a probability
 
