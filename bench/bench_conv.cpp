@@ -29,10 +29,14 @@
 #include "backprop/ops/conv_ops.hpp"
 #include "backprop/util/rng.hpp"
 
+#include "bench_clock.hpp"
+
 using namespace bp;
 using Clock = std::chrono::steady_clock;
 
 namespace {
+
+using bench::median;
 
 struct Layer {
   const char* name;
@@ -65,11 +69,6 @@ double cpu_now() {
   timespec ts;
   clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
   return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
 }
 
 struct Timing {  // seconds per call: wall and process CPU

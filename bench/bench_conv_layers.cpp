@@ -17,10 +17,14 @@
 #include "backprop/ops/conv_ops.hpp"
 #include "backprop/util/rng.hpp"
 
+#include "bench_clock.hpp"
+
 using namespace bp;
 
 
 namespace {
+
+using bench::median;
 
 struct Layer {
   const char* net;
@@ -44,11 +48,6 @@ double now_us() {
   timespec ts;
   clock_gettime(g_cpu_time ? CLOCK_THREAD_CPUTIME_ID : CLOCK_MONOTONIC, &ts);
   return ts.tv_sec * 1e6 + ts.tv_nsec * 1e-3;
-}
-
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
 }
 
 }  // namespace

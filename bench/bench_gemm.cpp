@@ -13,7 +13,11 @@
 #include "backprop/backend/backend.hpp"
 #include "backprop/util/rng.hpp"
 
+#include "bench_clock.hpp"
+
 namespace {
+
+using bench::median;
 
 struct Shape {
   const char* what;
@@ -29,11 +33,6 @@ const Shape kShapes[] = {
     {"bwd  L2 dW=G^T h", true, false, 128, 256, 128}, {"bwd  L1 dW=G^T x", true, false, 256, 784, 128},
     {"infer L1 batch 1", false, true, 1, 256, 784},
 };
-
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
-}
 
 }  // namespace
 

@@ -30,26 +30,19 @@
 #include "backprop/optim/optim.hpp"
 #include "backprop/tensor/allocator.hpp"
 
+#include "bench_clock.hpp"
+
 using namespace bp;
 using Clock = std::chrono::steady_clock;
 
 namespace {
 
-double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+using bench::median;
+using bench::cpu_seconds;
+using bench::seconds_since;
 
 // The process's CPU time in seconds (all its threads): what --profile measures, so that time
 // spent waiting for a core on a loaded machine does not count.
-double cpu_seconds() {
-  timespec t{};
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
-  return static_cast<double>(t.tv_sec) + 1e-9 * static_cast<double>(t.tv_nsec);
-}
-
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
-}
-
 // Parameter count and every parameter's name and shape, in the twin's --summary format.
 void print_summary(nn::Module& net) {
   std::printf("parameters %lld\n", static_cast<long long>(nn::parameter_count(net)));

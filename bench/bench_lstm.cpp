@@ -28,15 +28,13 @@
 #include "backprop/optim/optim.hpp"
 #include "backprop/util/rng.hpp"
 
+#include "bench_clock.hpp"
+
 namespace {
 
-using Clock = std::chrono::steady_clock;
+using bench::median;
 
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  const size_t n = v.size();
-  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
+using Clock = std::chrono::steady_clock;
 
 std::vector<int> parse_list(const char* s) {
   std::vector<int> out;

@@ -26,21 +26,15 @@
 #include "backprop/onnx/onnx.hpp"
 #include "backprop/ops/ops.hpp"
 
+#include "bench_clock.hpp"
+
 using namespace bp;
 using Clock = std::chrono::steady_clock;
 
 namespace {
 
-double cpu_seconds() {
-  rusage u{};
-  getrusage(RUSAGE_SELF, &u);
-  return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) + 1e-6 * static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec);
-}
-
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
-}
+using bench::median;
+using bench::cpu_seconds;
 
 std::unique_ptr<nn::Module> lenet() { return nn::make_lenet5({.input = {784}, .seed = 1}); }
 std::unique_ptr<nn::Module> mlp() {

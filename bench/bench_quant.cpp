@@ -27,21 +27,14 @@
 #include "backprop/nn/quantized.hpp"
 #include "backprop/util/rng.hpp"
 
+#include "bench_clock.hpp"
+
 namespace {
 
+using bench::median;
+using bench::cpu_seconds;
+
 using Clock = std::chrono::steady_clock;
-
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  const size_t n = v.size();
-  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
-
-double cpu_seconds() {
-  timespec t{};
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
-  return static_cast<double>(t.tv_sec) + 1e-9 * static_cast<double>(t.tv_nsec);
-}
 
 // 200 warm-up calls, then 10 chunks; the median chunk's microseconds per call, wall-clock and
 // CPU time (the process's: on a shared machine, time another process takes is not counted).

@@ -10,14 +10,12 @@
 #include <string>
 #include <vector>
 
+#include "bench_clock.hpp"
+
 namespace bench {
 
 // Process CPU seconds (steadier than wall time on a loaded machine) and wall seconds.
-inline double cpu() {
-  timespec ts{};
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-  return ts.tv_sec + 1e-9 * ts.tv_nsec;
-}
+inline double cpu() { return cpu_seconds(); }
 inline double now() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
 
 // The file: int64 training rows, test rows, features; then the training matrix (float32, row

@@ -21,13 +21,11 @@
 #include "backprop/pipeline/model.hpp"
 #include "backprop/util/rng.hpp"
 
+#include "bench_clock.hpp"
+
 namespace {
 
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  const size_t n = v.size();
-  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
+using bench::median;
 
 double thread_cpu_us() {
   timespec ts{};
