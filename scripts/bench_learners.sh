@@ -19,7 +19,6 @@ sh scripts/machine_header.sh "$BUILD" sklearn
 OUT="$(mktemp -d)"
 trap 'rm -rf "$OUT"' EXIT
 export OPENBLAS_NUM_THREADS=1
-echo "# $(lscpu | sed -n 's/^Model name:[[:space:]]*//p'), $(nproc) CPUs; load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 REPEATS="${1:-1}"
 LEARNERS="${2:-svm knn naive-bayes}"
 "$PY" bench/peer_trees.py prepare "$ADULT" "$OUT/adult.bin"

@@ -18,7 +18,6 @@ ADULT="${ADULT:-data/Adult.csv.gz}"
 sh scripts/machine_header.sh "$BUILD" sklearn
 OUT="$(mktemp -d)"
 trap 'rm -rf "$OUT"' EXIT
-echo "# $(lscpu | sed -n 's/^Model name:[[:space:]]*//p'), $(nproc) CPUs; load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 if [ "${1:-}" = scale ]; then
   for rows in 5000 20000 0; do

@@ -16,4 +16,4 @@ case "$PEER" in
   none) ;;
   *) echo "machine_header.sh: unknown peer '$PEER'" >&2; exit 2 ;;
 esac
-echo "# load average: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "# $(nproc) CPUs; load average: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -1,6 +1,7 @@
 // Running the real `backprop` binary from a test: what the command-line tests share.
 #pragma once
 
+#include <gtest/gtest.h>
 #include <sys/wait.h>
 
 #include <cstdio>
@@ -35,5 +36,15 @@ inline std::string slurp(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   return std::string((std::istreambuf_iterator<char>(in)), {});
 }
+
+// Fails the test unless `backprop args` exits with `code` (2: a usage error) and says
+// "backprop: error: ..." with `fragment` in it.
+inline void expect_error(const std::string& args, int code, const std::string& fragment) {
+  const Result r = run(args);
+  EXPECT_EQ(r.code, code) << args << "\n" << r.out;
+  EXPECT_NE(r.out.find("backprop: error:"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find(fragment), std::string::npos) << "expected '" << fragment << "' in:\n" << r.out;
+}
+inline void expect_usage_error(const std::string& args, const std::string& fragment) { expect_error(args, 2, fragment); }
 
 }  // namespace bp::testing::cli

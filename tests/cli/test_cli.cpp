@@ -20,15 +20,9 @@ using bp::testing::cli::Result;
 using bp::testing::cli::run;
 using bp::testing::cli::slurp;
 
-class Cli : public ::testing::Test {
+class Cli : public bp::testing::TempDirTest {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("backprop_cli_" + std::to_string(getpid()) + "_" +
-                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-  std::string path(const std::string& name) const { return (dir_ / name).string(); }
+  Cli() : TempDirTest("backprop_cli") {}
   std::string write(const std::string& name, const std::string& text) const {
     std::ofstream(path(name)) << text;
     return path(name);
@@ -42,7 +36,6 @@ class Cli : public ::testing::Test {
     EXPECT_EQ(r.out.find("terminate called"), std::string::npos) << r.out;
     EXPECT_EQ(r.out.find("Segmentation"), std::string::npos) << r.out;
   }
-  fs::path dir_;
 };
 
 const std::string kSmall =

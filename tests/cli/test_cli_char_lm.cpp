@@ -7,6 +7,7 @@
 #include <fstream>
 #include <string>
 
+#include "../test_util.hpp"
 #include "cli_test_util.hpp"
 
 namespace {
@@ -15,16 +16,9 @@ namespace fs = std::filesystem;
 using bp::testing::cli::Result;
 using bp::testing::cli::run;
 
-class CliCharLm : public ::testing::Test {
+class CliCharLm : public bp::testing::TempDirTest {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("backprop_cli_char_lm_" + std::to_string(getpid()) + "_" +
-                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-  std::string path(const std::string& name) const { return (dir_ / name).string(); }
-  fs::path dir_;
+  CliCharLm() : TempDirTest("backprop_cli_char_lm") {}
 };
 
 const char* kSmall = " --hidden 32 --embedding 8 --seq-len 16 --batch-size 16";

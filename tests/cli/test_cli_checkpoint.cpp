@@ -31,17 +31,9 @@ namespace fs = std::filesystem;
 using bp::testing::cli::run;
 using bp::testing::cli::slurp;
 
-class CliCheckpoint : public ::testing::Test {
+class CliCheckpoint : public bp::testing::TempDirTest {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("backprop_cli_ckpt_" + std::to_string(getpid()) + "_" +
-                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-  std::string path(const std::string& name) const { return (dir_ / name).string(); }
-  fs::path dir_;
+  CliCheckpoint() : TempDirTest("backprop_cli_ckpt") {}
 };
 
 // Starts the binary with `args`, stdout and stderr to `log`.

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "backprop/util/rng.hpp"
+#include "../test_util.hpp"
 #include "cli_test_util.hpp"
 
 namespace {
@@ -19,15 +20,9 @@ namespace fs = std::filesystem;
 using bp::testing::cli::Result;
 using bp::testing::cli::run;
 
-class CliEmbed : public ::testing::Test {
+class CliEmbed : public bp::testing::TempDirTest {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("backprop_cli_embed_" + std::to_string(getpid()) + "_" +
-                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-  std::string path(const std::string& name) const { return (dir_ / name).string(); }
+  CliEmbed() : TempDirTest("backprop_cli_embed") {}
   // Two families of words that never share a line: "the cat/dog/cow eats/sees" and
   // "a red/blue/green car/bus/van".
   void write_corpus() const {
@@ -44,7 +39,6 @@ class CliEmbed : public ::testing::Test {
             << vehicles[rng.below(3)] << '\n';
     }
   }
-  fs::path dir_;
 };
 
 TEST_F(CliEmbed, TrainsExportsAndAnswers) {

@@ -42,15 +42,9 @@ Outcome run_binary(const std::string& args, const std::string& dir, const std::s
   return r;
 }
 
-class CliErrors : public ::testing::Test {
+class CliErrors : public bp::testing::TempDirTest {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("backprop_cli_errors_" + std::to_string(getpid()) + "_" +
-                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-  std::string path(const std::string& name) const { return (dir_ / name).string(); }
+  CliErrors() : TempDirTest("backprop_cli_errors") {}
   std::string write(const std::string& name, const std::string& text) const {
     std::ofstream(path(name), std::ios::binary) << text;
     return path(name);
@@ -75,7 +69,6 @@ class CliErrors : public ::testing::Test {
     return m;
   }
   static std::string sonar() { return bp::testing::repo_data("Sonar.csv"); }
-  fs::path dir_;
 };
 
 }  // namespace

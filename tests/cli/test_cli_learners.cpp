@@ -17,24 +17,12 @@ namespace {
 namespace fs = std::filesystem;
 
 using bp::testing::cli::Result;
+using bp::testing::cli::expect_usage_error;
 using bp::testing::cli::run;
 
-class CliLearners : public ::testing::Test {
+class CliLearners : public bp::testing::TempDirTest {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("backprop_cli_learners_" + std::to_string(getpid()) + "_" +
-                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-  std::string path(const std::string& name) const { return (dir_ / name).string(); }
-  void expect_error(const std::string& args, const std::string& fragment) {
-    Result r = run(args);
-    EXPECT_EQ(r.code, 2) << args << "\n" << r.out;
-    EXPECT_NE(r.out.find("backprop: error:"), std::string::npos) << r.out;
-    EXPECT_NE(r.out.find(fragment), std::string::npos) << "expected '" << fragment << "' in:\n" << r.out;
-  }
-  fs::path dir_;
+  CliLearners() : TempDirTest("backprop_cli_learners") {}
 };
 
 const std::string kData = " --data " + bp::testing::repo_data("BreastCancer.csv") + " --target Class --ignore Id";
@@ -90,15 +78,15 @@ TEST_F(CliLearners, KnnAndNaiveBayesTrainAndEvaluate) {
 
 TEST_F(CliLearners, OptionsThatDoNotApplyAreRefusedByName) {
   const std::string o = " -o " + path("m.safetensors");
-  expect_error("train" + kData + " --model knn --kernel linear" + o, "--kernel");
-  expect_error("train" + kData + " --model svm --k 3" + o, "--k");
-  expect_error("train" + kData + " --model svm --trees 3" + o, "--trees");
-  expect_error("train" + kData + " --model naive-bayes --gamma 1" + o, "--gamma");
-  expect_error("train" + kData + " --model random-forest --alpha 1" + o, "--alpha");
-  expect_error("train" + kData + " --model mlp --metric gain-ratio" + o, "--metric");
-  expect_error("train" + kData + " --model svm --lr 0.1" + o, "--lr");
-  expect_error("train" + kData + " --model knn --k 100000" + o, "k = 100000");
-  expect_error("train" + kData + " --model svm --kernel sigmoid" + o, "--kernel");
+  expect_usage_error("train" + kData + " --model knn --kernel linear" + o, "--kernel");
+  expect_usage_error("train" + kData + " --model svm --k 3" + o, "--k");
+  expect_usage_error("train" + kData + " --model svm --trees 3" + o, "--trees");
+  expect_usage_error("train" + kData + " --model naive-bayes --gamma 1" + o, "--gamma");
+  expect_usage_error("train" + kData + " --model random-forest --alpha 1" + o, "--alpha");
+  expect_usage_error("train" + kData + " --model mlp --metric gain-ratio" + o, "--metric");
+  expect_usage_error("train" + kData + " --model svm --lr 0.1" + o, "--lr");
+  expect_usage_error("train" + kData + " --model knn --k 100000" + o, "k = 100000");
+  expect_usage_error("train" + kData + " --model svm --kernel sigmoid" + o, "--kernel");
   EXPECT_FALSE(fs::exists(path("m.safetensors")));
 }
 

@@ -38,19 +38,13 @@ std::string binary_table(int rows, int offset = 0) {
 
 const char* kTrain = " --hidden 4 --epochs 3 --batch-size 16 -q";
 
-class CliOutputs : public ::testing::Test {
+class CliOutputs : public bp::testing::TempDirTest {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("backprop_cli_outputs_" + std::to_string(getpid()) + "_" +
-                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
+  CliOutputs() : TempDirTest("backprop_cli_outputs") {}
   void TearDown() override {
     fs::permissions(dir_, fs::perms::owner_all, fs::perm_options::add);
-    fs::remove_all(dir_);
+    TempDirTest::TearDown();
   }
-  std::string path(const std::string& name) const { return (dir_ / name).string(); }
   std::string write(const std::string& name, const std::string& text) const {
     fs::create_directories(fs::path(path(name)).parent_path());
     std::ofstream(path(name), std::ios::binary) << text;
@@ -63,7 +57,6 @@ class CliOutputs : public ::testing::Test {
     EXPECT_EQ(r.out.rfind("backprop: error: ", 0), 0u) << "only the error line, before any work:\n" << r.out;
     for (const std::string& f : fragments) EXPECT_NE(r.out.find(f), std::string::npos) << "expected '" << f << "' in:\n" << r.out;
   }
-  fs::path dir_;
 };
 
 // B1: an output naming an input is refused before any work, and the input is untouched.

@@ -16,17 +16,12 @@ namespace {
 namespace fs = std::filesystem;
 
 using bp::testing::cli::Result;
+using bp::testing::cli::expect_error;
 using bp::testing::cli::run;
 
 class CliQuantize : public bp::testing::TempDirTest {
  protected:
   CliQuantize() : TempDirTest("backprop_cli_quantize") {}
-  void expect_error(const std::string& args, int code, const std::string& fragment) {
-    Result r = run(args);
-    EXPECT_EQ(r.code, code) << args << "\n" << r.out;
-    EXPECT_NE(r.out.find("backprop: error:"), std::string::npos) << r.out;
-    EXPECT_NE(r.out.find(fragment), std::string::npos) << "expected '" << fragment << "' in:\n" << r.out;
-  }
   // A small network trained on a copy of the data in the test's folder (so that the data can
   // be taken away).
   std::string train_mlp() {
@@ -54,7 +49,9 @@ TEST_F(CliQuantize, QuantizedModelsEvaluateAndPredictDirectly) {
     ASSERT_EQ(r.code, 0) << r.out;
     EXPECT_NE(r.out.find(to + " weights"), std::string::npos) << r.out;
     // 1,000 rows asked, capped by the data: the training part of 699 rows less the 140 held out.
-    if (to == "int8") EXPECT_NE(r.out.find("calibrated on 559 rows of bc.csv (training part)"), std::string::npos) << r.out;
+    if (to == "int8") {
+      EXPECT_NE(r.out.find("calibrated on 559 rows of bc.csv (training part)"), std::string::npos) << r.out;
+    }
     Result e = run("evaluate -m " + q + " --report " + path(to + ".json"), dir_.string());
     ASSERT_EQ(e.code, 0) << e.out;
     // The same test part as the float model (the data description travels with the model), and

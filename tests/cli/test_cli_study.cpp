@@ -16,26 +16,14 @@ namespace {
 namespace fs = std::filesystem;
 
 using bp::testing::cli::Result;
+using bp::testing::cli::expect_usage_error;
 using bp::testing::cli::run;
 using bp::testing::cli::slurp;
 
-class CliStudy : public ::testing::Test {
+class CliStudy : public bp::testing::TempDirTest {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("backprop_cli_study_" + std::to_string(getpid()) + "_" +
-                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-  std::string path(const std::string& name) const { return (dir_ / name).string(); }
+  CliStudy() : TempDirTest("backprop_cli_study") {}
   static std::string data_dir() { return fs::path(bp::testing::repo_data("Adult.csv.gz")).parent_path().string(); }
-  void expect_error(const std::string& args, const std::string& fragment) {
-    Result r = run(args);
-    EXPECT_EQ(r.code, 2) << args << "\n" << r.out;
-    EXPECT_NE(r.out.find("backprop: error:"), std::string::npos) << r.out;
-    EXPECT_NE(r.out.find(fragment), std::string::npos) << "expected '" << fragment << "' in:\n" << r.out;
-  }
-  fs::path dir_;
 };
 
 TEST_F(CliStudy, QuickRunsTheFourProblemsAndWritesTheReport) {
@@ -66,12 +54,12 @@ TEST_F(CliStudy, QuickRunsTheFourProblemsAndWritesTheReport) {
 
 TEST_F(CliStudy, UsageErrors) {
   const std::string d = " --data-dir " + data_dir();
-  expect_error("study --learners lr,nope" + d + " -o " + path("s"), "unknown learner 'nope'");
-  expect_error("study --grid huge -o " + path("s"), "--grid");
-  expect_error("study --problems BACT -o " + path("s"), "BACT");
-  expect_error("study --problem 'X=a.csv:y' -o " + path("s"), "--problem X=a.csv:y");
-  expect_error("study --view LETTER.P1 -o " + path("s"), "go with --data");
-  expect_error("study --resume --results " + path("none.jsonl") + d + " -o " + path("s"), "cannot read the results file");
+  expect_usage_error("study --learners lr,nope" + d + " -o " + path("s"), "unknown learner 'nope'");
+  expect_usage_error("study --grid huge -o " + path("s"), "--grid");
+  expect_usage_error("study --problems BACT -o " + path("s"), "BACT");
+  expect_usage_error("study --problem 'X=a.csv:y' -o " + path("s"), "--problem X=a.csv:y");
+  expect_usage_error("study --view LETTER.P1 -o " + path("s"), "go with --data");
+  expect_usage_error("study --resume --results " + path("none.jsonl") + d + " -o " + path("s"), "cannot read the results file");
 }
 
 }  // namespace

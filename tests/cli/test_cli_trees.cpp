@@ -19,25 +19,13 @@ namespace {
 namespace fs = std::filesystem;
 
 using bp::testing::cli::Result;
+using bp::testing::cli::expect_usage_error;
 using bp::testing::cli::run;
 using bp::testing::cli::slurp;
 
-class CliTrees : public ::testing::Test {
+class CliTrees : public bp::testing::TempDirTest {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("backprop_cli_trees_" + std::to_string(getpid()) + "_" +
-                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-  std::string path(const std::string& name) const { return (dir_ / name).string(); }
-  void expect_error(const std::string& args, const std::string& fragment) {
-    Result r = run(args);
-    EXPECT_EQ(r.code, 2) << args << "\n" << r.out;  // a usage error
-    EXPECT_NE(r.out.find("backprop: error:"), std::string::npos) << r.out;
-    EXPECT_NE(r.out.find(fragment), std::string::npos) << "expected '" << fragment << "' in:\n" << r.out;
-  }
-  fs::path dir_;
+  CliTrees() : TempDirTest("backprop_cli_trees") {}
 };
 
 const std::string kData = " --data " + bp::testing::repo_data("BreastCancer.csv") + " --target Class --ignore Id";
@@ -84,15 +72,15 @@ TEST_F(CliTrees, BoostedStumpsTrainAndEvaluate) {
 
 TEST_F(CliTrees, OptionsThatDoNotApplyAreRefusedByName) {
   const std::string o = " -o " + path("m.safetensors");
-  expect_error("train" + kData + " --model random-forest --hidden 8" + o, "--hidden");
-  expect_error("train" + kData + " --model random-forest --lr 0.1" + o, "--lr");
-  expect_error("train" + kData + " --model random-forest --steps 10" + o, "--steps");
-  expect_error("train" + kData + " --model xgboost --min-leaf 3" + o, "--min-leaf");
-  expect_error("train" + kData + " --model random-forest --preset c4.5" + o, "--preset");
-  expect_error("train" + kData + " --model mlp --trees 10" + o, "--trees");
-  expect_error("train --data " + bp::testing::repo_data("Servo.csv") + " --target Class --model random-forest" + o,
+  expect_usage_error("train" + kData + " --model random-forest --hidden 8" + o, "--hidden");
+  expect_usage_error("train" + kData + " --model random-forest --lr 0.1" + o, "--lr");
+  expect_usage_error("train" + kData + " --model random-forest --steps 10" + o, "--steps");
+  expect_usage_error("train" + kData + " --model xgboost --min-leaf 3" + o, "--min-leaf");
+  expect_usage_error("train" + kData + " --model random-forest --preset c4.5" + o, "--preset");
+  expect_usage_error("train" + kData + " --model mlp --trees 10" + o, "--trees");
+  expect_usage_error("train --data " + bp::testing::repo_data("Servo.csv") + " --target Class --model random-forest" + o,
                "classifiers");
-  expect_error("tune" + kData + " --model random-forest --lrs 0.1" + o, "tune chooses a network's");
+  expect_usage_error("tune" + kData + " --model random-forest --lrs 0.1" + o, "tune chooses a network's");
   EXPECT_FALSE(fs::exists(path("m.safetensors")));
 }
 

@@ -25,12 +25,6 @@ using bp::testing::random_tensor;
 namespace ops = bp::ops;
 namespace nn = bp::nn;
 
-// Restores the backend's thread count after a test that changes it.
-struct Threads {
-  explicit Threads(int n) { bp::backend::set_num_threads(n); }
-  ~Threads() { bp::backend::set_num_threads(1); }
-};
-
 float min_abs(const Tensor& t) {
   float m = INFINITY;
   for (int64_t i = 0; i < t.numel(); ++i) m = std::min(m, std::fabs(t[i]));
@@ -66,7 +60,7 @@ TEST(BatchNormRelu, SameAsBatchNormThenReluAtEveryThreadCount) {
     ASSERT_LT(zeros, ref.y.numel() - 20);
     BnResult one;
     for (int threads : {1, 2}) {
-      Threads t(threads);
+      bp::backend::ThreadCount t(threads);
       const BnResult f = run_bn(x, g, b, training, true, seed);
       const std::string what = std::string(training ? "training" : "eval") + ", threads " + std::to_string(threads);
       EXPECT_EQ(f.y.to_vector(), ref.y.to_vector()) << what;  // the forward is the same arithmetic

@@ -15,20 +15,16 @@
 #include "backprop/pipeline/evaluate_saved.hpp"
 #include "backprop/pipeline/predict.hpp"
 #include "backprop/pipeline/errors.hpp"
+#include "../test_util.hpp"
 
 namespace {
 
 namespace fs = std::filesystem;
 using namespace bp;
 
-class CharLm : public ::testing::Test {
+class CharLm : public bp::testing::TempDirTest {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("backprop_char_lm_" + std::to_string(getpid()) + "_" +
-                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
+  CharLm() : TempDirTest("backprop_char_lm") {}
   std::string write(const std::string& name, const std::string& text) {
     const std::string p = (dir_ / name).string();
     std::ofstream(p, std::ios::binary) << text;
@@ -42,7 +38,6 @@ class CharLm : public ::testing::Test {
     o.output = (dir_ / "lm.safetensors").string();
     return o;
   }
-  fs::path dir_;
 };
 
 std::string repeat(const std::string& unit, size_t times) {

@@ -26,22 +26,16 @@
 #include "backprop/pipeline/study_run.hpp"
 #include "backprop/pipeline/train_evaluate_save.hpp"
 #include "backprop/pipeline/tune.hpp"
+#include "../test_util.hpp"
 
 namespace {
 
 namespace fs = std::filesystem;
 using namespace bp;
 
-class Pipeline : public ::testing::Test {
+class Pipeline : public bp::testing::TempDirTest {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("backprop_pipeline_" + std::to_string(::getpid()) + "_" +
-                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-  std::string path(const std::string& name) const { return (dir_ / name).string(); }
+  Pipeline() : TempDirTest("backprop_pipeline") {}
   std::set<std::string> entries() const {
     std::set<std::string> out;
     for (const auto& e : fs::directory_iterator(dir_)) out.insert(e.path().filename().string());
@@ -88,7 +82,6 @@ class Pipeline : public ::testing::Test {
     return pipeline::train_evaluate_save(o);
   }
 
-  fs::path dir_;
 };
 
 TEST_F(Pipeline, TrainEvaluateSaveOnASmallCsv) {

@@ -14,6 +14,7 @@
 #include "backprop/pipeline/report.hpp"
 #include "backprop/pipeline/train_evaluate_save.hpp"
 #include "backprop/util/rng.hpp"
+#include "../test_util.hpp"
 
 namespace {
 
@@ -33,17 +34,9 @@ pipeline::TrainSpec default_spec() {
   return s;
 }
 
-class SmallData : public ::testing::Test {
+class SmallData : public bp::testing::TempDirTest {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("backprop_small_" + std::to_string(::getpid()) + "_" +
-                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-  std::string path(const std::string& name) const { return (dir_ / name).string(); }
-  fs::path dir_;
+  SmallData() : TempDirTest("backprop_small") {}
 };
 
 TEST(TrainingPlan, EpochsFollowTheDataSize) {

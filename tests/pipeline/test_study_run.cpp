@@ -19,22 +19,16 @@
 #include "backprop/pipeline/problems.hpp"
 #include "backprop/pipeline/study_learners.hpp"
 #include "backprop/pipeline/study_run.hpp"
+#include "../test_util.hpp"
 
 using namespace bp;
 namespace fs = std::filesystem;
 
 namespace {
 
-class StudyRun : public ::testing::Test {
+class StudyRun : public bp::testing::TempDirTest {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("backprop_study_" + std::to_string(::getpid()) + "_" +
-                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-  std::string path(const std::string& name) const { return (dir_ / name).string(); }
+  StudyRun() : TempDirTest("backprop_study") {}
 
   // XOR of two signs with 10 % label noise, plus two noise features: y = (x1 > 0) != (x2 > 0).
   std::string xor_csv(int rows) const {
@@ -65,7 +59,6 @@ class StudyRun : public ::testing::Test {
     return o;
   }
 
-  fs::path dir_;
 };
 
 double line_mean(const eval::StudyTable& t, const std::string& model, const std::string& cal) {
@@ -172,10 +165,12 @@ TEST_F(StudyRun, LearnerTableAndChoices) {
   EXPECT_TRUE(pipeline::study_kind_available("random-forest"));
   EXPECT_FALSE(pipeline::study_kind_available("no-such-kind"));
   // Every option set of every learner this build has is one its make_learner accepts.
-  for (const pipeline::StudyLearner& l : t)
-    if (pipeline::study_kind_available(l.kind))
-      for (const auto* grid : {&l.paper, &l.small})
-        for (const nlohmann::json& op : *grid) EXPECT_EQ(pipeline::study_options_problem(l.kind, op), "") << l.name << op;
+  for (const pipeline::StudyLearner& l : t) {
+    if (!pipeline::study_kind_available(l.kind)) continue;
+    for (const auto* grid : {&l.paper, &l.small}) {
+      for (const nlohmann::json& op : *grid) EXPECT_EQ(pipeline::study_options_problem(l.kind, op), "") << l.name << op;
+    }
+  }
   EXPECT_NE(pipeline::study_options_problem("random-forest", {{"no_such_option", 1}}), "");
 
   pipeline::StudyOptions o = xor_options("x");
@@ -220,8 +215,12 @@ TEST_F(StudyRun, RidgeLogisticRegressionIsTheMinimum) {
     EXPECT_NEAR(g0, 0, 1e-6) << ridge;
     EXPECT_NEAR(g1, 0, 1e-6) << ridge;
     EXPECT_NEAR(gb, 0, 1e-6) << ridge;
-    if (ridge == 100.0) EXPECT_LT(std::abs(w[0]), 1.0);  // shrunk
-    if (ridge == 1e-8) EXPECT_GT(w[0], 1.0);
+    if (ridge == 100.0) {
+      EXPECT_LT(std::abs(w[0]), 1.0);  // shrunk
+    }
+    if (ridge == 1e-8) {
+      EXPECT_GT(w[0], 1.0);
+    }
   }
 }
 
