@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "backprop/backend/backend.hpp"
+#include "backprop/backend/isa.hpp"
 #include "backprop/backend/qgemm.hpp"
 #include "backprop/io/model_file.hpp"
 #include "backprop/nn/cnn.hpp"
@@ -124,7 +125,7 @@ int main(int argc, char** argv) {
     const std::string name = bp::nn::to_string(dt);
     float out[16];
     for (bool portable : {false, true}) {
-      bp::backend::set_qgemm_portable(portable);
+      bp::backend::set_portable_kernels(portable);
       const bool native = dt == bp::nn::QuantDtype::BF16 ? bp::backend::qgemm_native_bf16() : bp::backend::qgemm_native_int8();
       if (!portable && !native) continue;  // no such instructions here
       const std::string key = name + (portable ? "_portable" : "");
@@ -139,7 +140,7 @@ int main(int argc, char** argv) {
       std::printf("RESULT %s_forward_us %.3f\nRESULT %s_forward_cpu_us %.3f\n", key.c_str(), mod.wall, key.c_str(),
                   mod.cpu);
     }
-    bp::backend::set_qgemm_portable(false);
+    bp::backend::set_portable_kernels(false);
   }
   std::printf("# float32 forward(Var): %.2f us (cpu %.2f)\n", f32.wall, f32.cpu);
 

@@ -7,6 +7,7 @@
 
 #include "backprop/backend/backend.hpp"
 #include "backprop/backend/conv_kernels.hpp"
+#include "backprop/backend/isa.hpp"
 #include "backprop/backend/dnnl_conv.hpp"
 #include "backprop/ops/conv_ops.hpp"
 #include "backprop/ops/ops.hpp"
@@ -27,12 +28,12 @@ namespace backend = bp::backend;
 // AVX-512 switch and the thread count however a test ends.
 struct KernelSettings {
   backend::ConvEngine engine = backend::conv_engine();
-  bool avx512 = backend::conv_avx512();
+  bool portable = backend::portable_kernels();
   int threads = backend::num_threads();
   KernelSettings() { backend::set_conv_engine(backend::ConvEngine::Ours); }
   ~KernelSettings() {
     backend::set_conv_engine(engine);
-    backend::set_conv_avx512(avx512);
+    backend::set_portable_kernels(portable);
     backend::set_num_threads(threads);
   }
 };
@@ -53,7 +54,7 @@ void check_direct(const Shape& xs, const Shape& ws, const ops::Conv2dParams& p, 
   Tensor dy = random_tensor(ry.shape(), seed + 3);
   ry.backward(dy);
   for (bool avx512 : {true, false}) {
-    backend::set_conv_avx512(avx512);
+    backend::set_portable_kernels(!avx512);
     for (int threads : {1, 2}) {
       backend::set_num_threads(threads);
       Var fx(x.clone(), gx), fw(w.clone(), gw), fb(b.clone(), gw);
@@ -120,9 +121,9 @@ TEST(ConvDirectKernels, LargeLayersFallBackToTheGemm) {
 
 TEST(ConvDirectKernels, SwitchOffIsHonoured) {
   KernelSettings restore;
-  backend::set_conv_avx512(false);
+  backend::set_portable_kernels(true);
   EXPECT_FALSE(backend::conv_avx512());
-  EXPECT_FALSE(backend::set_conv_avx512(true));
+  EXPECT_TRUE(backend::set_portable_kernels(false));
 #if defined(__AVX512F__)
   EXPECT_EQ(backend::conv_avx512(), static_cast<bool>(__builtin_cpu_supports("avx512f")));
 #else
@@ -154,7 +155,7 @@ TEST(MaxPoolKernels, TwoByTwoAgainstLoops) {
           want_dx[at] += dy[(pl * OH + oy) * OW + ox];
         }
     for (bool avx512 : {true, false}) {
-      backend::set_conv_avx512(avx512);
+      backend::set_portable_kernels(!avx512);
       Var xv(x.clone(), true);
       Var y = ops::max_pool2d(xv, 2, 2);
       y.backward(dy);

@@ -7,6 +7,7 @@
 #include <cstring>
 #include <vector>
 
+#include "backprop/backend/isa.hpp"
 #include "backprop/backend/qgemm.hpp"
 #include "backprop/util/rng.hpp"
 
@@ -18,9 +19,9 @@ using namespace bp::backend;
 // default afterwards.
 template <class F>
 void on_both_paths(bool native_present, F body) {
-  set_qgemm_portable(true);
+  set_portable_kernels(true);
   body(false);
-  set_qgemm_portable(false);
+  set_portable_kernels(false);
   if (native_present) body(true);
 }
 
@@ -32,7 +33,7 @@ const std::vector<Shape3> kShapes = {{1, 1, 1},   {1, 10, 5},   {1, 16, 64},  {1
 
 TEST(QGemm, Int8IsExactOnBothPaths) {
   bp::Rng rng(7);
-  set_qgemm_portable(false);
+  set_portable_kernels(false);
   const bool have = qgemm_native_int8();
   int checked_native = 0;
   on_both_paths(have, [&](bool native) {
@@ -77,7 +78,7 @@ TEST(QGemm, Int8IsExactOnBothPaths) {
 
 TEST(QGemm, Bf16IsWithinFloatRoundingOnBothPaths) {
   bp::Rng rng(11);
-  set_qgemm_portable(false);
+  set_portable_kernels(false);
   const bool have = qgemm_native_bf16();
   int checked_native = 0;
   on_both_paths(have, [&](bool native) {

@@ -13,6 +13,7 @@
 #include <numeric>
 
 #include "../test_util.hpp"
+#include "backprop/backend/isa.hpp"
 #include "backprop/backend/qgemm.hpp"
 #include "backprop/data/idx.hpp"
 #include "backprop/io/model_file.hpp"
@@ -79,7 +80,7 @@ std::unique_ptr<nn::Sequential> small_cnn() {
 }
 
 struct PathGuard {
-  ~PathGuard() { backend::set_qgemm_portable(false); }
+  ~PathGuard() { backend::set_portable_kernels(false); }
 };
 
 void expect_close_on_both_paths(nn::Module& net, const Tensor& x, const Tensor& calib, double bf16_tol, double int8_tol) {
@@ -88,11 +89,11 @@ void expect_close_on_both_paths(nn::Module& net, const Tensor& x, const Tensor& 
   const double scale = std::max(1.0, max_abs(want));
   for (QuantDtype dt : {QuantDtype::BF16, QuantDtype::Int8}) {
     auto q = QuantizedNet::quantize(net, {.dtype = dt, .calibration = calib});
-    backend::set_qgemm_portable(false);
+    backend::set_portable_kernels(false);
     const Tensor native = run(*q, x);
-    backend::set_qgemm_portable(true);
+    backend::set_portable_kernels(true);
     const Tensor portable = run(*q, x);
-    backend::set_qgemm_portable(false);
+    backend::set_portable_kernels(false);
     const double tol = (dt == QuantDtype::BF16 ? bf16_tol : int8_tol) * scale;
     EXPECT_LE(max_diff(native, want), tol) << nn::to_string(dt);
     if (dt == QuantDtype::Int8) EXPECT_TRUE(identical(native, portable)) << "int8: the two paths must give the same outputs";

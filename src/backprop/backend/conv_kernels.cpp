@@ -1,6 +1,6 @@
 #include "backprop/backend/conv_kernels.hpp"
 
-#include <atomic>
+#include "backprop/backend/isa.hpp"
 
 namespace bp::backend {
 
@@ -12,11 +12,9 @@ bool available() {
   return false;
 #endif
 }
-std::atomic<bool> g_on{available()};
+const bool g_available = available();
 }  // namespace
 
-bool conv_avx512() { return g_on.load(std::memory_order_relaxed); }
-
-bool set_conv_avx512(bool on) { return g_on.exchange(on && available(), std::memory_order_relaxed); }
+bool conv_avx512() { return g_available && !portable_kernels(); }
 
 }  // namespace bp::backend

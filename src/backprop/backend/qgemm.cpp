@@ -2,6 +2,7 @@
 // (`vpdpbusd`, `vdpbf16ps`) compiled for those instructions with target attributes and run
 // only where __builtin_cpu_supports finds them, so a build for any x86-64 runs everywhere.
 #include "backprop/backend/qgemm.hpp"
+#include "backprop/backend/isa.hpp"
 
 #include <algorithm>
 #include <utility>
@@ -18,8 +19,6 @@
 namespace bp::backend {
 
 namespace {
-
-std::atomic<bool> g_portable{false};
 
 // The portable loops read a packed group (2 bf16 or 4 int8 weights of one channel) as one word.
 constexpr bool kLittle = std::endian::native == std::endian::little;
@@ -314,9 +313,8 @@ void quantize_u8(const float* x, uint8_t* y, int64_t n, float inv_scale, int32_t
   }
 }
 
-void set_qgemm_portable(bool portable) { g_portable.store(portable, std::memory_order_relaxed); }
-bool qgemm_native_bf16() { return !g_portable.load(std::memory_order_relaxed) && cpu_bf16(); }
-bool qgemm_native_int8() { return !g_portable.load(std::memory_order_relaxed) && cpu_vnni(); }
+bool qgemm_native_bf16() { return !portable_kernels() && cpu_bf16(); }
+bool qgemm_native_int8() { return !portable_kernels() && cpu_vnni(); }
 
 const char* qgemm_path() {
   const bool b = qgemm_native_bf16(), i = qgemm_native_int8();

@@ -9,7 +9,7 @@
 // Two paths give the same results: the machine's instructions (AVX-512 BF16 `vdpbf16ps`,
 // AVX-512 VNNI `vpdpbusd`), chosen at run time where the processor has them, and a portable
 // loop elsewhere. int8 results are identical integers on both; bf16 results differ only in
-// the order of float additions. set_qgemm_portable(true) forces the portable path (tests run
+// the order of float additions. backend::set_portable_kernels(true) (isa.hpp) forces the portable path (tests run
 // both).
 //
 // The packed layout, for `vpdpbusd`/`vdpbf16ps`, whose each 32-bit lane sums 4 (int8) or 2
@@ -62,10 +62,8 @@ void qgemm_u8s8(int64_t m, const uint8_t* a, int64_t lda, const PackedInt8& w, i
 // activations' affine quantization, one loop on both paths so both see the same integers.
 void quantize_u8(const float* x, uint8_t* y, int64_t n, float inv_scale, int32_t zero);
 
-// Forces the portable loops (true) or lets the machine's instructions run where present
-// (false, the default). For tests and benchmarks; not thread-safe against running products.
-void set_qgemm_portable(bool portable);
-// Whether the products now run on the machine's instructions.
+// Whether the products now run on the machine's instructions (the processor has them and
+// backend::set_portable_kernels has not forced the portable loops).
 bool qgemm_native_bf16();
 bool qgemm_native_int8();
 // "avx512_bf16 vdpbf16ps, avx512_vnni vpdpbusd" or "portable": what the products run on.
