@@ -48,7 +48,8 @@ void require_unweighted(const TrainSet& t, const std::string& who);
 
 // What the model-backed learners (svm, knn, naive-bayes) share around their model: the options
 // as given (Options: what the constructor read from them), the fitted model, the "not fitted"
-// guard, and validation. Each adds fit, prediction, summary, save and load.
+// guard, fitting (Model::fit(t, options)), class probabilities (the model's predict_proba) and
+// validation. Each adds its summary, save and load (and a decision function where it has one).
 template <class Model, class Options>
 class ModelLearner : public Learner {
  public:
@@ -56,6 +57,11 @@ class ModelLearner : public Learner {
   std::string kind() const override { return kind_; }
   const nlohmann::json& options() const override { return o_; }
   bool fitted() const override { return fitted_; }
+  void fit(const TrainSet& t) override { set_model(Model::fit(t, opt_)); }
+  Tensor predict_proba(const MatrixView& X) const override {
+    need();
+    return m_.predict_proba(X);
+  }
   void validate() const override {
     need();
     m_.validate();

@@ -247,13 +247,6 @@ class KnnLearner : public ModelLearner<KnnModel, KnnOptions> {
     opt_.metric = option_choice(o_, "metric", {"euclidean", "gain-ratio"}, "knn");
     opt_.standardize = o_.at("standardize").get<bool>();
   }
-  void fit(const TrainSet& t) override {
-    set_model(KnnModel::fit(t, opt_));
-  }
-  Tensor predict_proba(const MatrixView& X) const override {
-    need();
-    return m_.predict_proba(X);
-  }
   json summary() const override {
     need();
     return {{"rows", m_.rows()}, {"k", opt_.k}, {"weights", opt_.weights}, {"metric", opt_.metric}};

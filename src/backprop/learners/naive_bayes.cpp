@@ -392,13 +392,6 @@ class NaiveBayesLearner : public ModelLearner<NaiveBayesModel, NaiveBayesOptions
     opt_.alpha = option_num(o_, "alpha", 1e-10, 1e10, "naive-bayes");
     opt_.var_smoothing = option_num(o_, "var_smoothing", 0, 1, "naive-bayes");
   }
-  void fit(const TrainSet& t) override {
-    set_model(NaiveBayesModel::fit(t, opt_));
-  }
-  Tensor predict_proba(const MatrixView& X) const override {
-    need();
-    return m_.predict_proba(X);
-  }
   // The log-odds z = log P(1|x) − log P(0|x), compressed as sign(z)·ln(1 + |z|): monotone in
   // P(class 1) without its float saturation at 0 and 1 (naive Bayes' probabilities are extreme),
   // and bounded enough for Platt's fit: a one-hot column constant within a class gets a variance

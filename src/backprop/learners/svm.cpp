@@ -278,13 +278,6 @@ class SvmLearner : public ModelLearner<SvmModel, SvmOptions> {
       throw LearnerError("svm: option 'seed' must be a non-negative integer");
     opt_.seed = s.get<uint64_t>();
   }
-  void fit(const TrainSet& t) override {
-    set_model(SvmModel::fit(t, opt_));
-  }
-  Tensor predict_proba(const MatrixView& X) const override {
-    need();
-    return m_.predict_proba(X);
-  }
   Tensor decision_function(const MatrixView& X) const override {
     need();
     const std::vector<double> f = m_.decision(X);
